@@ -1,0 +1,460 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) netfilter.conntrack contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Private to the netfilter.conntrack collection: not a public API.
+"""The one netlink client of the collection.
+
+A NETLINK_NETFILTER socket (opened inside a network namespace through pyroute2 when
+asked, without moving this process), requests encoded with struct, replies decoded by
+_ct_decode.  Every module and filter goes through this class.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import struct
+
+from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
+from ansible_collections.netfilter.conntrack.plugins.module_utils import _ct_encode as E
+from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_decode import Decoder
+from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import (
+    ConntrackError, kernel_error)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._labels import load_label_map
+
+_NLMSG = struct.Struct('=IHHII')
+_ERR = struct.Struct('=i')
+_NFGEN = struct.Struct('=BBH')
+_HDR = struct.Struct('=HH')
+_BE32 = struct.Struct('>I')
+NETLINK_CAP_ACK = 10
+SO_RCVBUFFORCE = 33
+SO_SNDBUFFORCE = 32
+DUMP_RETRIES = 5
+BATCH = 1000
+
+_TABLE_MSG = {
+    'conntrack': (C.NFNL_SUBSYS_CTNETLINK, C.IPCTNL_MSG_CT_GET),
+    'dying': (C.NFNL_SUBSYS_CTNETLINK, C.IPCTNL_MSG_CT_GET_DYING),
+    'unconfirmed': (C.NFNL_SUBSYS_CTNETLINK, C.IPCTNL_MSG_CT_GET_UNCONFIRMED),
+    'expect': (C.NFNL_SUBSYS_CTNETLINK_EXP, C.IPCTNL_MSG_EXP_GET),
+}
+
+
+def netns_path(netns):
+    """/run/netns/NAME for a bare name, else the path itself."""
+    return netns if '/' in netns else os.path.join('/run/netns', netns)
+
+
+def open_socket(netns=None):
+    """A NETLINK_NETFILTER socket in ``netns`` (None: this process's namespace)."""
+    if netns:
+        path = netns_path(netns)
+        if not os.path.exists(path):
+            raise ConntrackError('netns: network namespace %r not found (%s does not exist)'
+                                 % (netns, path), option='netns')
+        try:
+            from pyroute2.netns import create_socket  # lazy: only namespaces need it
+        except ImportError as exc:
+            raise ConntrackError('netns: the pyroute2 Python library is required to enter a '
+                                 'network namespace: %s' % exc, option='netns')
+        try:
+            # flags=0: never create a missing namespace
+            return create_socket(path, socket.AF_NETLINK, socket.SOCK_RAW,
+                                 C.NETLINK_NETFILTER, flags=0)
+        except OSError as exc:
+            raise ConntrackError('netns: cannot enter network namespace %r: %s'
+                                 % (netns, exc), errno_num=exc.errno, option='netns')
+        except Exception as exc:  # pyroute2 wraps child failures in its own types
+            raise ConntrackError('netns: cannot enter network namespace %r: %s'
+                                 % (netns, exc), option='netns')
+    try:
+        return socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, C.NETLINK_NETFILTER)
+    except OSError as exc:
+        raise kernel_error(exc.errno, 'opening a netfilter netlink socket')
+
+
+class CountSink:
+    """Counts matching messages; decodes only when a residual predicate needs it."""
+
+    def __init__(self):
+        self.count = 0
+
+    def reset(self):
+        self.count = 0
+
+
+class EntrySink:
+    """Collects up to ``limit`` entries, counts all, feeds optional aggregators."""
+
+    def __init__(self, limit=None, aggregators=(), keep_raw=False):
+        self.limit = limit
+        self.aggregators = aggregators
+        self.keep_raw = keep_raw
+        self.reset()
+
+    def reset(self):
+        self.count = 0
+        self.entries = []
+        for agg in self.aggregators:
+            agg.reset()
+
+    def add(self, entry):
+        self.count += 1
+        if self.limit is None or len(self.entries) < self.limit:
+            self.entries.append(entry)
+        for agg in self.aggregators:
+            agg.add(entry)
+
+    @property
+    def wants_entries(self):
+        return bool(self.aggregators) or self.limit is None or len(self.entries) < self.limit
+
+
+class ConntrackClient:
+    """Talks ctnetlink in one network namespace.  Use as a context manager."""
+
+    def __init__(self, netns=None, rcvbuf=16 << 20):
+        self.netns = netns
+        self.sock = open_socket(netns)
+        self._seq = 0
+        self._buf = bytearray(1 << 20)
+        self.label_map = load_label_map()
+        for opt, force, size in ((socket.SO_RCVBUF, SO_RCVBUFFORCE, rcvbuf),
+                                 (socket.SO_SNDBUF, SO_SNDBUFFORCE, 4 << 20)):
+            try:
+                self.sock.setsockopt(socket.SOL_SOCKET, force, size)
+            except OSError:
+                self.sock.setsockopt(socket.SOL_SOCKET, opt, size)
+        try:
+            self.sock.setsockopt(C.SOL_NETLINK, NETLINK_CAP_ACK, 1)
+        except OSError:
+            pass
+        self.sock.bind((0, 0))
+
+    def close(self):
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def decoder(self):
+        return Decoder(self.label_map)
+
+    def _next_seq(self):
+        self._seq = (self._seq + 1) & 0xFFFFFFFF or 1
+        return self._seq
+
+    def _error(self, num, what):
+        return kernel_error(num, what, self.netns)
+
+    # -- low level ----------------------------------------------------------------
+    def _recv(self, what):
+        try:
+            return self.sock.recv_into(self._buf)
+        except OSError as exc:
+            raise self._error(exc.errno or errno.EIO, what)
+
+    def _send(self, data, what):
+        try:
+            self.sock.send(data)
+        except OSError as exc:
+            raise self._error(exc.errno or errno.EIO, what)
+
+    def dump(self, subsys, msg, family, payload, on_msg, on_reset=None, what='dump'):
+        """Run one dump; on_msg(buf, off, mlen, mtype) per reply message.
+
+        A dump the kernel marks interrupted (NLM_F_DUMP_INTR) is run again after
+        on_reset(), at most DUMP_RETRIES times.
+        """
+        for _attempt in range(DUMP_RETRIES):
+            seq = self._next_seq()
+            self._send(E.nlmsg(subsys, msg, C.NLM_F_REQUEST | C.NLM_F_DUMP, seq, family,
+                               payload), what)
+            interrupted = False
+            buf = self._buf
+            unpack = _NLMSG.unpack_from
+            while True:
+                n = self._recv(what)
+                off = 0
+                done = False
+                while off + 16 <= n:
+                    mlen, mtype, mflags, mseq, _pid = unpack(buf, off)
+                    if mlen < 16 or off + mlen > n:
+                        raise ConntrackError('%s: malformed netlink reply' % what)
+                    if mseq == seq:
+                        if mflags & C.NLM_F_DUMP_INTR:
+                            interrupted = True
+                        if mtype == C.NLMSG_DONE:
+                            done = True
+                        elif mtype == C.NLMSG_ERROR:
+                            err = -_ERR.unpack_from(buf, off + 16)[0]
+                            if err:
+                                raise self._error(err, what)
+                            done = True
+                        else:
+                            on_msg(buf, off, mlen, mtype)
+                    off += (mlen + 3) & ~3
+                if done:
+                    break
+            if not interrupted:
+                return
+            if on_reset is not None:
+                on_reset()
+        raise ConntrackError('%s: the kernel interrupted the dump %d times (table changing '
+                             'too fast); try again' % (what, DUMP_RETRIES))
+
+    def request(self, subsys, msg, family, payload, flags=0, what='request', version=0,
+                res_id=0):
+        """One request with ACK; returns the reply messages as bytes (without errors)."""
+        seq = self._next_seq()
+        self._send(E.nlmsg(subsys, msg, C.NLM_F_REQUEST | C.NLM_F_ACK | flags, seq, family,
+                           payload, version, res_id), what)
+        out = []
+        while True:
+            n = self._recv(what)
+            off = 0
+            while off + 16 <= n:
+                mlen, mtype, _mflags, mseq, _pid = _NLMSG.unpack_from(self._buf, off)
+                if mlen < 16 or off + mlen > n:
+                    raise ConntrackError('%s: malformed netlink reply' % what)
+                if mseq == seq:
+                    if mtype == C.NLMSG_ERROR:
+                        err = -_ERR.unpack_from(self._buf, off + 16)[0]
+                        if err:
+                            raise self._error(err, what)
+                        return out
+                    if mtype == C.NLMSG_DONE:
+                        return out
+                    out.append(bytes(self._buf[off:off + mlen]))
+                off += (mlen + 3) & ~3
+
+    def batch(self, messages, what='batch', ok_errnos=()):
+        """Send (subsys, msg, flags, family, payload) requests, BATCH per sendmsg.
+
+        Returns a list of errno values (0 = success), one per message, in order.
+        Errnos not in ok_errnos are still returned; the caller decides.
+        """
+        results = []
+        chunk, seqs = [], {}
+        for item in messages:
+            subsys, msg, flags, family, payload = item
+            seq = self._next_seq()
+            seqs[seq] = len(results) + len(seqs)
+            chunk.append(E.nlmsg(subsys, msg, C.NLM_F_REQUEST | C.NLM_F_ACK | flags, seq,
+                                 family, payload))
+            if len(chunk) >= BATCH:
+                results.extend(self._flush_batch(chunk, seqs, what))
+                chunk, seqs = [], {}
+        if chunk:
+            results.extend(self._flush_batch(chunk, seqs, what))
+        return results
+
+    def _flush_batch(self, chunk, seqs, what):
+        self._send(b''.join(chunk), what)
+        base = min(seqs.values())
+        res = [None] * len(chunk)
+        pending = len(chunk)
+        while pending:
+            n = self._recv(what)
+            off = 0
+            while off + 16 <= n:
+                mlen, mtype, _f, mseq, _pid = _NLMSG.unpack_from(self._buf, off)
+                if mlen < 16 or off + mlen > n:
+                    raise ConntrackError('%s: malformed netlink reply' % what)
+                if mtype == C.NLMSG_ERROR and mseq in seqs:
+                    idx = seqs[mseq] - base
+                    if res[idx] is None:
+                        res[idx] = -_ERR.unpack_from(self._buf, off + 16)[0]
+                        pending -= 1
+                off += (mlen + 3) & ~3
+        return res
+
+    # -- conntrack table ------------------------------------------------------------
+    def walk(self, cfilter=None, table='conntrack', on_values=None, on_entry=None,
+             on_reset=None, zero=False):
+        """Dump ``table`` with the kernel part of ``cfilter``.
+
+        on_values(decoder, vals, family, buf, off, mlen) gets the canonical tuple of each
+        message (no dict built); on_entry(entry) gets each entry dict that passes the
+        residual predicate.  Exactly one of them is used.
+        """
+        subsys, msg = _TABLE_MSG[table]
+        if zero:
+            msg = C.IPCTNL_MSG_CT_GET_CTRZERO
+        families = cfilter.families if cfilter is not None else [C.AF_UNSPEC]
+        residual = cfilter.residual() if cfilter is not None else None
+        dec = self.decoder()
+
+        def handle(buf, off, mlen, _mtype):
+            family = buf[off + 16]
+            vals = dec.values(buf, off + 20, off + mlen)
+            if on_values is not None:
+                on_values(dec, vals, family, buf, off, mlen)
+                return
+            entry = dec.entry(vals, family)
+            if residual is None or residual(entry):
+                on_entry(entry)
+
+        for family in families:
+            payload = cfilter.kernel_attrs(family) if cfilter is not None else b''
+            self.dump(subsys, msg, family, payload, handle, on_reset, what='dumping the %s table'
+                      % table)
+
+    def count(self, cfilter=None, table='conntrack'):
+        """Number of matching entries; builds no dict when the kernel filters everything."""
+        sink = CountSink()
+        if cfilter is not None and cfilter.residual() is not None:
+            self.walk(cfilter, table, on_entry=lambda _e: _inc(sink), on_reset=sink.reset)
+            return sink.count
+        subsys, msg = _TABLE_MSG[table]
+
+        def handle(_buf, _off, _mlen, _mtype):
+            sink.count += 1
+        for family in (cfilter.families if cfilter is not None else [C.AF_UNSPEC]):
+            payload = cfilter.kernel_attrs(family) if cfilter is not None else b''
+            self.dump(subsys, msg, family, payload, handle, sink.reset,
+                      what='counting the %s table' % table)
+        return sink.count
+
+    def entries(self, cfilter=None, table='conntrack', limit=None, aggregators=(),
+                zero=False):
+        """EntrySink with the matching entries (up to limit), the count, aggregates."""
+        sink = EntrySink(limit, aggregators)
+        self.walk(cfilter, table, on_entry=sink.add, on_reset=sink.reset, zero=zero)
+        return sink
+
+    def get(self, family, proto, orig, zone=None):
+        """One entry by original tuple, or None."""
+        try:
+            msgs = self.request(C.NFNL_SUBSYS_CTNETLINK, C.IPCTNL_MSG_CT_GET, family,
+                                E.key_attrs(family, proto, orig, zone), what='getting an entry')
+        except ConntrackError as exc:
+            if exc.errno == errno.ENOENT:
+                return None
+            raise
+        dec = self.decoder()
+        for raw in msgs:
+            return dec.decode(raw, 20, len(raw), raw[16])
+        return None
+
+    def create(self, spec):
+        self.request(C.NFNL_SUBSYS_CTNETLINK, C.IPCTNL_MSG_CT_NEW, spec['family'],
+                     E.entry_attrs(spec, create=True), C.NLM_F_CREATE | C.NLM_F_EXCL,
+                     what='creating an entry')
+
+    def update(self, spec):
+        self.request(C.NFNL_SUBSYS_CTNETLINK, C.IPCTNL_MSG_CT_NEW, spec['family'],
+                     E.entry_attrs(spec, create=False), what='updating an entry')
+
+    def delete(self, family, proto, orig, zone=None, ct_id=None):
+        """Delete one entry; False when it was already gone."""
+        try:
+            self.request(C.NFNL_SUBSYS_CTNETLINK, C.IPCTNL_MSG_CT_DELETE, family,
+                         E.key_attrs(family, proto, orig, zone, ct_id),
+                         what='deleting an entry')
+        except ConntrackError as exc:
+            if exc.errno == errno.ENOENT:
+                return False
+            raise
+        return True
+
+    def create_many(self, specs, update=False):
+        """Create (or update) many entries, BATCH per send; returns the errno list."""
+        flags = 0 if update else C.NLM_F_CREATE | C.NLM_F_EXCL
+        return self.batch(((C.NFNL_SUBSYS_CTNETLINK, C.IPCTNL_MSG_CT_NEW, flags, s['family'],
+                            E.entry_attrs(s, create=not update)) for s in specs),
+                          what='creating entries')
+
+    def delete_raw(self, keys):
+        """Delete entries given as (family, attribute bytes); returns the errno list."""
+        return self.batch(((C.NFNL_SUBSYS_CTNETLINK, C.IPCTNL_MSG_CT_DELETE, 0, fam, payload)
+                           for fam, payload in keys), what='deleting entries')
+
+    def flush(self, cfilter=None, table='conntrack'):
+        """Kernel-side flush of everything the kernel part of cfilter matches."""
+        subsys = C.NFNL_SUBSYS_CTNETLINK_EXP if table == 'expect' else C.NFNL_SUBSYS_CTNETLINK
+        msg = C.IPCTNL_MSG_EXP_DELETE if table == 'expect' else C.IPCTNL_MSG_CT_DELETE
+        for family in (cfilter.families if cfilter is not None else [C.AF_UNSPEC]):
+            payload = cfilter.kernel_attrs(family) if cfilter is not None else b''
+            # version 1: the kernel honours the nfgenmsg family on flush
+            self.request(subsys, msg, family, payload, version=1,
+                         what='flushing the %s table' % table)
+
+    # -- statistics -----------------------------------------------------------------
+    def _stat_attrs(self, buf, start, end, names):
+        out = {}
+        off = start
+        while off + 4 <= end:
+            alen, atype = _HDR.unpack_from(buf, off)
+            if alen < 4 or off + alen > end:
+                break
+            name = names.get(atype & C.NLA_TYPE_MASK)
+            if name and alen >= 8:
+                out[name] = _BE32.unpack_from(buf, off + 4)[0]
+            off += (alen + 3) & ~3
+        return out
+
+    def stats(self, table='conntrack'):
+        """{'total': {...}, 'per_cpu': [{cpu, ...}]} of the kernel's counters."""
+        if table == 'expect':
+            subsys, msg, names = (C.NFNL_SUBSYS_CTNETLINK_EXP, C.IPCTNL_MSG_EXP_GET_STATS_CPU,
+                                  C.STATS_EXP_CPU_NAMES)
+        else:
+            subsys, msg, names = (C.NFNL_SUBSYS_CTNETLINK, C.IPCTNL_MSG_CT_GET_STATS_CPU,
+                                  C.STATS_CPU_NAMES)
+        per_cpu = []
+
+        def handle(buf, off, mlen, _mtype):
+            cpu = struct.unpack_from('>H', buf, off + 18)[0]
+            row = {'cpu': cpu}
+            row.update(self._stat_attrs(buf, off + 20, off + mlen, names))
+            per_cpu.append(row)
+        self.dump(subsys, msg, C.AF_UNSPEC, b'', handle, per_cpu.clear,
+                  what='reading statistics')
+        total = {}
+        for row in per_cpu:
+            for key, val in row.items():
+                if key != 'cpu':
+                    total[key] = total.get(key, 0) + val
+        return {'total': total, 'per_cpu': sorted(per_cpu, key=lambda r: r['cpu'])}
+
+    def global_counts(self):
+        """(entries, max entries) of this namespace from IPCTNL_MSG_CT_GET_STATS."""
+        msgs = self.request(C.NFNL_SUBSYS_CTNETLINK, C.IPCTNL_MSG_CT_GET_STATS, C.AF_UNSPEC,
+                            b'', what='reading the table size')
+        out = {}
+        for raw in msgs:
+            out.update(self._stat_attrs(raw, 20, len(raw), {
+                C.CTA_STATS_GLOBAL_ENTRIES: 'count', C.CTA_STATS_GLOBAL_MAX_ENTRIES: 'max'}))
+        return out.get('count', 0), out.get('max', 0)
+
+    def limits(self):
+        count, maximum = self.global_counts()
+        out = {'count': count, 'max': maximum,
+               'buckets': _read_sysctl('nf_conntrack_buckets'),
+               'usage_percent': round(100.0 * count / maximum, 2) if maximum else None,
+               'expect_count': self.count(table='expect'),
+               'expect_max': _read_sysctl('nf_conntrack_expect_max')}
+        return out
+
+
+def _inc(sink):
+    sink.count += 1
+
+
+def _read_sysctl(name):
+    """Global netfilter sysctls (same value in every namespace); None if unreadable."""
+    try:
+        with open('/proc/sys/net/netfilter/' + name, encoding='ascii') as fh:
+            return int(fh.read().strip())
+    except (OSError, ValueError):
+        return None

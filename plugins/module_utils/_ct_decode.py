@@ -1,0 +1,316 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) netfilter.conntrack contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Private to the netfilter.conntrack collection: not a public API.
+"""Decode ctnetlink conntrack messages into the SPEC's entry dicts, fast.
+
+The kernel emits every entry of the same kind (family, protocol, enabled extensions)
+with the same attribute layout.  The first message of a layout is walked attribute by
+attribute; the walk is compiled into two precompiled structs (one for the
+little-endian attribute headers, one for the big-endian values) plus an itemgetter
+that puts the values in a canonical order.  Every later message of that layout costs
+two ``unpack_from`` calls, a tuple comparison (the headers must be identical, so a
+message that only looks alike is walked again) and the dict construction.
+"""
+
+from __future__ import annotations
+
+import operator
+import socket
+import struct
+
+from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
+from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
+
+# Canonical value slots of one conntrack message.
+SLOTS = (
+    'o_src', 'o_dst', 'o_proto', 'o_sport', 'o_dport', 'o_itype', 'o_icode', 'o_iid', 'o_zone',
+    'r_src', 'r_dst', 'r_proto', 'r_sport', 'r_dport', 'r_itype', 'r_icode', 'r_iid', 'r_zone',
+    'status', 'timeout', 'mark', 'use', 'id', 'zone', 'pstate',
+    'c_opk', 'c_oby', 'c_rpk', 'c_rby', 'ts_start', 'ts_stop', 'helper', 'labels',
+)
+SLOT = {name: i for i, name in enumerate(SLOTS)}
+_NSLOTS = len(SLOTS)
+_DEFAULTS = (None,) * _NSLOTS
+
+_HDR = struct.Struct('=HH')
+_NLMSG = struct.Struct('=IHHII')
+
+# (parent path, attribute type) -> (struct code, slot) for leaves; nested attributes map
+# to the path of their children.
+_TUPLE_IP = {C.CTA_IP_V4_SRC: ('4s', 'src'), C.CTA_IP_V4_DST: ('4s', 'dst'),
+             C.CTA_IP_V6_SRC: ('16s', 'src'), C.CTA_IP_V6_DST: ('16s', 'dst')}
+_TUPLE_PROTO = {C.CTA_PROTO_NUM: ('B', 'proto'), C.CTA_PROTO_SRC_PORT: ('H', 'sport'),
+                C.CTA_PROTO_DST_PORT: ('H', 'dport'),
+                C.CTA_PROTO_ICMP_ID: ('H', 'iid'), C.CTA_PROTO_ICMP_TYPE: ('B', 'itype'),
+                C.CTA_PROTO_ICMP_CODE: ('B', 'icode'), C.CTA_PROTO_ICMPV6_ID: ('H', 'iid'),
+                C.CTA_PROTO_ICMPV6_TYPE: ('B', 'itype'),
+                C.CTA_PROTO_ICMPV6_CODE: ('B', 'icode')}
+_TOP_LEAVES = {C.CTA_STATUS: ('I', 'status'), C.CTA_TIMEOUT: ('I', 'timeout'),
+               C.CTA_MARK: ('I', 'mark'), C.CTA_USE: ('I', 'use'), C.CTA_ID: ('I', 'id'),
+               C.CTA_ZONE: ('H', 'zone')}
+_COUNTERS = {C.CTA_COUNTERS_ORIG: ('c_opk', 'c_oby'), C.CTA_COUNTERS_REPLY: ('c_rpk', 'c_rby')}
+
+
+def _children(buf, start, end):
+    """Yield (offset, length, type) of the attributes in buf[start:end]."""
+    off = start
+    while off + 4 <= end:
+        alen, atype = _HDR.unpack_from(buf, off)
+        if alen < 4 or off + alen > end:
+            raise ConntrackError('malformed netlink attribute at offset %d' % off)
+        yield off, alen, atype
+        off += (alen + 3) & ~3
+
+
+def _walk_tuple(buf, start, end, prefix, heads, leaves):
+    for off, alen, atype in _children(buf, start, end):
+        t = atype & C.NLA_TYPE_MASK
+        if t == C.CTA_TUPLE_IP or t == C.CTA_TUPLE_PROTO:
+            heads.append(off)
+            table = _TUPLE_IP if t == C.CTA_TUPLE_IP else _TUPLE_PROTO
+            for coff, clen, ctype in _children(buf, off + 4, off + alen):
+                spec = table.get(ctype & C.NLA_TYPE_MASK)
+                if spec is None:
+                    continue
+                code, name = spec
+                if clen - 4 < struct.calcsize('>' + code):
+                    raise ConntrackError('truncated tuple attribute')
+                heads.append(coff)
+                leaves.append((coff + 4, code, prefix + name))
+        elif t == C.CTA_TUPLE_ZONE and alen >= 6:
+            heads.append(off)
+            leaves.append((off + 4, 'H', prefix + 'zone'))
+
+
+def _walk(buf, start, end):
+    """Walk one message's attributes: header offsets and (offset, code, slot) leaves."""
+    heads, leaves = [], []
+    for off, alen, atype in _children(buf, start, end):
+        t = atype & C.NLA_TYPE_MASK
+        body, bend = off + 4, off + alen
+        if t == C.CTA_TUPLE_ORIG or t == C.CTA_TUPLE_REPLY:
+            heads.append(off)
+            _walk_tuple(buf, body, bend, 'o_' if t == C.CTA_TUPLE_ORIG else 'r_', heads, leaves)
+        elif t in _TOP_LEAVES:
+            code, name = _TOP_LEAVES[t]
+            if alen - 4 < struct.calcsize('>' + code):
+                raise ConntrackError('truncated attribute %d' % t)
+            heads.append(off)
+            leaves.append((body, code, name))
+        elif t == C.CTA_PROTOINFO:
+            heads.append(off)
+            for poff, plen, ptype in _children(buf, body, bend):
+                heads.append(poff)
+                for soff, slen, stype in _children(buf, poff + 4, poff + plen):
+                    if stype & C.NLA_TYPE_MASK == 1 and slen >= 5:  # *_STATE
+                        heads.append(soff)
+                        leaves.append((soff + 4, 'B', 'pstate'))
+        elif t in _COUNTERS:
+            heads.append(off)
+            names = _COUNTERS[t]
+            for coff, clen, ctype in _children(buf, body, bend):
+                ct = ctype & C.NLA_TYPE_MASK
+                if ct in (C.CTA_COUNTERS_PACKETS, C.CTA_COUNTERS_BYTES) and clen >= 12:
+                    heads.append(coff)
+                    leaves.append((coff + 4, 'Q', names[ct - 1]))
+        elif t == C.CTA_TIMESTAMP:
+            heads.append(off)
+            for coff, clen, ctype in _children(buf, body, bend):
+                ct = ctype & C.NLA_TYPE_MASK
+                if ct in (C.CTA_TIMESTAMP_START, C.CTA_TIMESTAMP_STOP) and clen >= 12:
+                    heads.append(coff)
+                    leaves.append((coff + 4, 'Q', 'ts_start' if ct == 1 else 'ts_stop'))
+        elif t == C.CTA_HELP:
+            heads.append(off)
+            for coff, clen, ctype in _children(buf, body, bend):
+                if ctype & C.NLA_TYPE_MASK == C.CTA_HELP_NAME and clen > 4:
+                    heads.append(coff)
+                    leaves.append((coff + 4, '%ds' % (clen - 4), 'helper'))
+        elif t == C.CTA_LABELS and alen > 4:
+            heads.append(off)
+            leaves.append((body, '%ds' % (alen - 4), 'labels'))
+    return heads, leaves
+
+
+class _Layout:
+    """A compiled message layout: verify headers, extract values in slot order."""
+
+    __slots__ = ('hstruct', 'heads', 'vstruct', 'pick', 'start')
+
+    def __init__(self, buf, start, end):
+        heads, leaves = _walk(buf, start, end)
+        self.start = start
+        fmt, pos = ['<'], start
+        for off in heads:
+            fmt.append('%dxHH' % (off - pos) if off > pos else 'HH')
+            pos = off + 4
+        self.hstruct = struct.Struct(''.join(fmt))
+        self.heads = self.hstruct.unpack_from(buf, start)
+        leaves.sort()
+        fmt, pos, order = ['>'], start, []
+        for off, code, name in leaves:
+            if off > pos:
+                fmt.append('%dx' % (off - pos))
+            fmt.append(code)
+            pos = off + struct.calcsize('>' + code)
+            order.append(name)
+        self.vstruct = struct.Struct(''.join(fmt))
+        nvals = len(order)
+        index = {name: i for i, name in enumerate(order)}
+        picks = [index.get(name, nvals + i) for i, name in enumerate(SLOTS)]
+        self.pick = operator.itemgetter(*picks)
+
+    def values(self, buf, start):
+        if self.hstruct.unpack_from(buf, start) != self.heads:
+            return None
+        return self.pick(self.vstruct.unpack_from(buf, start) + _DEFAULTS)
+
+
+class Decoder:
+    """Turns conntrack messages into canonical value tuples and entry dicts.
+
+    One Decoder per dump: it caches layouts and address strings.
+    """
+
+    MAX_LAYOUTS = 512
+
+    def __init__(self, label_names=None):
+        self._layouts = {}
+        self._nlayouts = 0
+        self._addr = {}
+        self._status = {}
+        self._labels = {}
+        self.label_names = label_names or {}
+
+    def values(self, buf, start, end):
+        """Canonical value tuple of the attributes in buf[start:end] (after nfgenmsg)."""
+        key = end - start
+        cands = self._layouts.get(key)
+        if cands:
+            for lay in cands:
+                try:
+                    vals = lay.values(buf, start)
+                except struct.error:
+                    vals = None
+                if vals is not None:
+                    return vals
+        try:
+            lay = _Layout(buf, start, end)
+            vals = lay.values(buf, start)
+        except struct.error as exc:
+            raise ConntrackError('malformed conntrack message: %s' % exc)
+        if self._nlayouts < self.MAX_LAYOUTS:
+            self._layouts.setdefault(key, []).append(lay)
+            self._nlayouts += 1
+        return vals
+
+    def addr(self, raw):
+        s = self._addr.get(raw)
+        if s is None:
+            if len(self._addr) > 200000:
+                self._addr.clear()
+            s = socket.inet_ntop(socket.AF_INET if len(raw) == 4 else socket.AF_INET6, raw)
+            self._addr[raw] = s
+        return s
+
+    def status_names(self, status):
+        names = self._status.get(status)
+        if names is None:
+            names = sorted(C.STATUS_NAMES.get(b, 'BIT%d' % b)
+                           for b in range(32) if status >> b & 1)
+            self._status[status] = names
+        return list(names)
+
+    def labels(self, raw):
+        if raw is None:
+            return []
+        out = self._labels.get(raw)
+        if out is None:
+            bits = int.from_bytes(raw, 'little')
+            out = [self.label_names.get(b, b) for b in range(len(raw) * 8) if bits >> b & 1]
+            self._labels[raw] = out
+        return list(out)
+
+    def tuple_dict(self, v, base, proto):
+        """orig (base 0) or reply (base 9) tuple dict of value tuple v."""
+        d = {'src': self.addr(v[base]) if v[base] is not None else None,
+             'dst': self.addr(v[base + 1]) if v[base + 1] is not None else None}
+        if proto in C.ICMP_PROTOS:
+            d['icmp_type'] = v[base + 5]
+            d['icmp_code'] = v[base + 6]
+            d['icmp_id'] = v[base + 7]
+        elif proto == C.GRE_PROTO:
+            d['src_key'] = v[base + 3]
+            d['dst_key'] = v[base + 4]
+        elif v[base + 3] is not None:
+            d['sport'] = v[base + 3]
+            d['dport'] = v[base + 4]
+        return d
+
+    def entry(self, v, family):
+        """The SPEC's entry dict from a canonical value tuple."""
+        proto = v[2]
+        status = v[18] or 0
+        orig = self.tuple_dict(v, 0, proto)
+        reply = self.tuple_dict(v, 9, proto)
+        states = C.PROTO_STATES.get(proto)
+        pstate = v[24]
+        if states is not None and pstate is not None:
+            pstate = states[pstate] if pstate < len(states) else str(pstate)
+        else:
+            pstate = None
+        if status & C.IPS_EXPECTED:
+            ctstate = 'RELATED'
+        elif status & C.IPS_SEEN_REPLY:
+            ctstate = 'ESTABLISHED'
+        else:
+            ctstate = 'NEW'
+        helper = v[31]
+        if helper is not None:
+            helper = helper.split(b'\0', 1)[0].decode('ascii', 'replace')
+        entry = {
+            'id': v[22],
+            'family': C.FAMILY_NAMES.get(family, str(family)),
+            'proto': C.PROTO_NAMES.get(proto, str(proto)),
+            'proto_num': proto,
+            'orig': orig,
+            'reply': reply,
+            'proto_state': pstate,
+            'timeout': v[19],
+            'status': self.status_names(status),
+            'ctstate': ctstate,
+            'mark': v[20] or 0,
+            'zone': v[23] or 0,
+            'use': v[21],
+            'labels': self.labels(v[32]),
+            'nat': {'src': orig['src'] != reply['dst'] or orig.get('sport') != reply.get('dport'),
+                    'dst': orig['dst'] != reply['src'] or orig.get('dport') != reply.get('sport')},
+            'counters': None if v[25] is None else {
+                'orig': {'packets': v[25], 'bytes': v[26]},
+                'reply': {'packets': v[27], 'bytes': v[28]}},
+            'timestamp': None if v[29] is None else {'start': v[29], 'stop': v[30]},
+            'helper': helper,
+        }
+        if v[8] is not None or v[17] is not None:
+            oz, rz = v[8] or 0, v[17] or 0
+            if oz != rz or oz != entry['zone']:
+                entry['orig_zone'] = oz
+                entry['reply_zone'] = rz
+        return entry
+
+    def decode(self, buf, start, end, family):
+        return self.entry(self.values(buf, start, end), family)
+
+
+def iter_messages(buf, length):
+    """Yield (offset, msglen, type, flags) for each netlink message in buf[:length]."""
+    off = 0
+    while off + 16 <= length:
+        mlen, mtype, mflags, _seq, _pid = _NLMSG.unpack_from(buf, off)
+        if mlen < 16 or off + mlen > length:
+            raise ConntrackError('malformed netlink message header at offset %d' % off)
+        yield off, mlen, mtype, mflags
+        off += (mlen + 3) & ~3

@@ -1,0 +1,199 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) netfilter.conntrack contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Private to the netfilter.conntrack collection: not a public API.
+"""Encode netlink attributes and ctnetlink requests with plain struct (about 1 us each)."""
+
+from __future__ import annotations
+
+import socket
+import struct
+
+from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
+
+_HDR = struct.Struct('=HH')
+_NLMSG = struct.Struct('=IHHII')
+_NFGEN = struct.Struct('=BBH')
+_BE16 = struct.Struct('>H')
+_BE32 = struct.Struct('>I')
+_BE64 = struct.Struct('>Q')
+_U32 = struct.Struct('=I')
+
+
+def nla(atype, payload):
+    """One attribute, padded to 4 bytes."""
+    n = 4 + len(payload)
+    return _HDR.pack(n, atype) + payload + b'\0' * (-n & 3)
+
+
+def nest(atype, *children):
+    return nla(atype | C.NLA_F_NESTED, b''.join(children))
+
+
+def u8(atype, v):
+    return nla(atype, bytes((v,)))
+
+
+def be16(atype, v):
+    return nla(atype, _BE16.pack(v))
+
+
+def be32(atype, v):
+    return nla(atype, _BE32.pack(v))
+
+
+def u32(atype, v):
+    return nla(atype, _U32.pack(v))
+
+
+def be64(atype, v):
+    return nla(atype, _BE64.pack(v))
+
+
+def nlmsg(subsys, msg, flags, seq, family=C.AF_UNSPEC, payload=b'', version=0, res_id=0):
+    """A complete nfnetlink message."""
+    body = _NFGEN.pack(family, version, res_id) + payload
+    return _NLMSG.pack(16 + len(body), (subsys << 8) | msg, flags, seq, 0) + body
+
+
+def addr_bytes(family, addr):
+    return socket.inet_pton(socket.AF_INET if family == C.AF_INET else socket.AF_INET6, addr)
+
+
+def tuple_attrs(family, tup, proto):
+    """Body of a CTA_TUPLE_* attribute from a tuple dict (src, dst, ports/icmp/keys, zone).
+
+    Missing keys are left out, so the same function encodes full tuples (create, get,
+    delete) and partial ones (CTA_FILTER).
+    """
+    parts = []
+    ip = []
+    v6 = family == C.AF_INET6
+    if tup.get('src') is not None:
+        ip.append(nla(C.CTA_IP_V6_SRC if v6 else C.CTA_IP_V4_SRC, addr_bytes(family, tup['src'])))
+    if tup.get('dst') is not None:
+        ip.append(nla(C.CTA_IP_V6_DST if v6 else C.CTA_IP_V4_DST, addr_bytes(family, tup['dst'])))
+    if ip:
+        parts.append(nest(C.CTA_TUPLE_IP, *ip))
+    if proto is not None:
+        pp = [u8(C.CTA_PROTO_NUM, proto)]
+        if proto in C.ICMP_PROTOS:
+            six = proto == 58
+            if tup.get('icmp_type') is not None:
+                pp.append(u8(C.CTA_PROTO_ICMPV6_TYPE if six else C.CTA_PROTO_ICMP_TYPE,
+                             tup['icmp_type']))
+            if tup.get('icmp_code') is not None:
+                pp.append(u8(C.CTA_PROTO_ICMPV6_CODE if six else C.CTA_PROTO_ICMP_CODE,
+                             tup['icmp_code']))
+            if tup.get('icmp_id') is not None:
+                pp.append(be16(C.CTA_PROTO_ICMPV6_ID if six else C.CTA_PROTO_ICMP_ID,
+                               tup['icmp_id']))
+        elif proto == C.GRE_PROTO:
+            if tup.get('src_key') is not None:
+                pp.append(be16(C.CTA_PROTO_SRC_PORT, tup['src_key']))
+            if tup.get('dst_key') is not None:
+                pp.append(be16(C.CTA_PROTO_DST_PORT, tup['dst_key']))
+        else:
+            if tup.get('sport') is not None:
+                pp.append(be16(C.CTA_PROTO_SRC_PORT, tup['sport']))
+            if tup.get('dport') is not None:
+                pp.append(be16(C.CTA_PROTO_DST_PORT, tup['dport']))
+        parts.append(nest(C.CTA_TUPLE_PROTO, *pp))
+    if tup.get('zone') is not None:
+        parts.append(be16(C.CTA_TUPLE_ZONE, tup['zone']))
+    return b''.join(parts)
+
+
+def mirror(tup, proto):
+    """The reply tuple of an un-NATed connection."""
+    out = {'src': tup.get('dst'), 'dst': tup.get('src')}
+    if proto in C.ICMP_PROTOS:
+        # echo request (8 / 128) is answered by echo reply (0 / 129)
+        itype = tup.get('icmp_type')
+        out['icmp_type'] = {8: 0, 13: 14, 15: 16, 17: 18, 128: 129}.get(itype, itype)
+        out['icmp_code'] = tup.get('icmp_code')
+        out['icmp_id'] = tup.get('icmp_id')
+    elif proto == C.GRE_PROTO:
+        out['src_key'], out['dst_key'] = tup.get('dst_key'), tup.get('src_key')
+    else:
+        out['sport'], out['dport'] = tup.get('dport'), tup.get('sport')
+    return out
+
+
+def status_bits(names):
+    bits = 0
+    for name in names or ():
+        bits |= 1 << C.STATUS_BITS[name]
+    return bits
+
+
+def labels_bytes(bits, size=16):
+    value = 0
+    for b in bits:
+        value |= 1 << b
+    return value.to_bytes(size, 'little')
+
+
+def nat_attr(atype, family, addr):
+    v6 = family == C.AF_INET6
+    raw = addr_bytes(family, addr)
+    return nest(atype,
+                nla(C.CTA_NAT_V6_MINIP if v6 else C.CTA_NAT_V4_MINIP, raw),
+                nla(C.CTA_NAT_V6_MAXIP if v6 else C.CTA_NAT_V4_MAXIP, raw))
+
+
+def entry_attrs(spec, create):
+    """CTA_* attributes that create or update one entry.
+
+    ``spec`` keys: family (number), proto (number), orig, reply (tuple dicts), zone,
+    orig_zone, reply_zone, and optional timeout, mark, status (bits), labels (bit list),
+    proto_state (number), src_nat, dst_nat, helper, id.
+    """
+    fam, proto = spec['family'], spec['proto']
+    orig = dict(spec['orig'])
+    reply = dict(spec['reply'])
+    if spec.get('orig_zone') is not None:
+        orig['zone'] = spec['orig_zone']
+    if spec.get('reply_zone') is not None:
+        reply['zone'] = spec['reply_zone']
+    parts = [nest(C.CTA_TUPLE_ORIG, tuple_attrs(fam, orig, proto)),
+             nest(C.CTA_TUPLE_REPLY, tuple_attrs(fam, reply, proto))]
+    if spec.get('zone'):
+        parts.append(be16(C.CTA_ZONE, spec['zone']))
+    if spec.get('id') is not None:
+        parts.append(be32(C.CTA_ID, spec['id']))
+    if spec.get('timeout') is not None:
+        parts.append(be32(C.CTA_TIMEOUT, spec['timeout']))
+    if spec.get('status') is not None:
+        bits = spec['status']
+        if create:
+            bits |= C.IPS_CONFIRMED  # the kernel answers EBUSY without it
+        parts.append(be32(C.CTA_STATUS, bits))
+    if spec.get('mark') is not None:
+        parts.append(be32(C.CTA_MARK, spec['mark']))
+    if spec.get('labels') is not None:
+        parts.append(nla(C.CTA_LABELS, labels_bytes(spec['labels'])))
+        if not create:
+            parts.append(nla(C.CTA_LABELS_MASK, labels_bytes(range(128))))
+    if spec.get('proto_state') is not None and proto in C.PROTOINFO_ATTR:
+        parts.append(nest(C.CTA_PROTOINFO,
+                          nest(C.PROTOINFO_ATTR[proto], u8(1, spec['proto_state']))))
+    if create and spec.get('src_nat'):
+        parts.append(nat_attr(C.CTA_NAT_SRC, fam, spec['src_nat']))
+    if create and spec.get('dst_nat'):
+        parts.append(nat_attr(C.CTA_NAT_DST, fam, spec['dst_nat']))
+    if create and spec.get('helper'):
+        parts.append(nest(C.CTA_HELP, nla(C.CTA_HELP_NAME, spec['helper'].encode() + b'\0')))
+    return b''.join(parts)
+
+
+def key_attrs(family, proto, orig, zone=None, ct_id=None):
+    """Attributes naming one entry (get / delete): original tuple, zone, optional id."""
+    parts = [nest(C.CTA_TUPLE_ORIG, tuple_attrs(family, orig, proto))]
+    if zone:
+        parts.append(be16(C.CTA_ZONE, zone))
+    if ct_id is not None:
+        parts.append(be32(C.CTA_ID, ct_id))
+    return b''.join(parts)

@@ -1,0 +1,451 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) netfilter.conntrack contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Private to the netfilter.conntrack collection: not a public API.
+"""The filter compiler: SPEC filter options -> kernel dump/flush attributes + predicate.
+
+One compiled filter serves conntrack_info, conntrack_flush, conntrack_events and the
+conntrack_select filter plugin.  ``matches`` evaluates every condition (for entries that
+never saw a kernel); ``residual`` only what the kernel could not do for us.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+
+from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
+from ansible_collections.netfilter.conntrack.plugins.module_utils import _ct_encode as E
+from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
+from ansible_collections.netfilter.conntrack.plugins.module_utils._labels import MAX_LABEL_BIT
+
+FILTER_KEYS = (
+    'family', 'proto', 'orig_src', 'orig_dst', 'reply_src', 'reply_dst',
+    'orig_port_src', 'orig_port_dst', 'reply_port_src', 'reply_port_dst',
+    'icmp_type', 'icmp_code', 'icmp_id', 'proto_state', 'ctstate', 'status', 'mark',
+    'zone', 'orig_zone', 'reply_zone', 'labels', 'nat', 'src_nat', 'dst_nat', 'any_nat',
+    'helper', 'exclude',
+)
+ALIASES = {'sport': 'orig_port_src', 'dport': 'orig_port_dst'}
+ALL_PROTO_STATES = frozenset(C.TCP_STATES + C.SCTP_STATES + C.DCCP_STATES)
+_ADDR_KEYS = ('orig_src', 'orig_dst', 'reply_src', 'reply_dst', 'src_nat', 'dst_nat', 'any_nat')
+_PORT_KEYS = {'orig_port_src': ('orig', 'sport'), 'orig_port_dst': ('orig', 'dport'),
+              'reply_port_src': ('reply', 'sport'), 'reply_port_dst': ('reply', 'dport')}
+
+
+def _fail(option, value, why):
+    raise ConntrackError('%s: invalid value %r: %s' % (option, value, why), option=option)
+
+
+def _as_list(option, value):
+    if isinstance(value, (list, tuple)):
+        if not value:
+            _fail(option, value, 'an empty list matches nothing; leave the option out')
+        return list(value)
+    return [value]
+
+
+def parse_int(option, value, lo, hi):
+    """An integer in [lo, hi] from an int or a decimal/0x-hex string (YAML gives both)."""
+    if isinstance(value, bool):
+        _fail(option, value, 'expected an integer, got a boolean')
+    if isinstance(value, int):
+        num = value
+    elif isinstance(value, str) and value.strip():
+        try:
+            num = int(value.strip(), 0)
+        except ValueError:
+            _fail(option, value, 'expected an integer')
+    else:
+        _fail(option, value, 'expected an integer')
+    if not lo <= num <= hi:
+        _fail(option, value, 'must be between %d and %d' % (lo, hi))
+    return num
+
+
+def parse_proto(option, value):
+    if isinstance(value, str) and value.strip().lower() in C.PROTO_NUMBERS:
+        return C.PROTO_NUMBERS[value.strip().lower()]
+    if isinstance(value, str) and not value.strip().isdigit():
+        _fail(option, value, 'unknown protocol; use one of %s or a number'
+              % ', '.join(sorted(C.PROTO_NUMBERS)))
+    return parse_int(option, value, 0, 255)
+
+
+def parse_network(option, value):
+    if not isinstance(value, str) or not value.strip():
+        _fail(option, value, 'expected an IPv4/IPv6 address or CIDR network')
+    try:
+        return ipaddress.ip_network(value.strip(), strict=False)
+    except ValueError:
+        _fail(option, value, 'not an IPv4/IPv6 address or CIDR network')
+
+
+def parse_mark(option, value):
+    """(value, mask) from 5, "5", "0x5", "0x10/0xf0"."""
+    if isinstance(value, str) and '/' in value:
+        val, _sep, mask = value.partition('/')
+        if not val.strip() or not mask.strip():
+            _fail(option, value, 'expected VALUE/MASK')
+        v = parse_int(option, val, 0, 0xFFFFFFFF)
+        m = parse_int(option, mask, 0, 0xFFFFFFFF)
+        return v & m, m
+    return parse_int(option, value, 0, 0xFFFFFFFF), 0xFFFFFFFF
+
+
+def parse_labels(option, values, label_map):
+    names = {name: bit for bit, name in (label_map or {}).items()}
+    bits = []
+    for v in _as_list(option, values):
+        if isinstance(v, str) and v in names:
+            bits.append(names[v])
+        elif isinstance(v, int) or (isinstance(v, str) and v.strip().isdigit()):
+            bits.append(parse_int(option, v, 0, MAX_LABEL_BIT))
+        else:
+            _fail(option, v, 'unknown label; known names: %s' % (', '.join(sorted(names)) or 'none'
+                                                                  ' (no connlabel.conf)'))
+    return sorted(set(bits))
+
+
+def _choice(option, values, allowed, upper=True):
+    out = []
+    for v in _as_list(option, values):
+        if not isinstance(v, str):
+            _fail(option, v, 'expected one of %s' % ', '.join(sorted(allowed)))
+        key = v.strip().upper() if upper else v.strip().lower()
+        if key not in allowed:
+            _fail(option, v, 'expected one of %s' % ', '.join(sorted(allowed)))
+        out.append(key)
+    return out
+
+
+class _AddrMatch:
+    """Fast membership of an address string in a set of networks (same family)."""
+
+    def __init__(self, nets):
+        self.nets = nets
+        self.exact = frozenset(str(n.network_address) for n in nets
+                               if n.prefixlen == n.max_prefixlen)
+        self.ranges = [(n.version, int(n.network_address), int(n.netmask))
+                       for n in nets if n.prefixlen != n.max_prefixlen]
+        self._cache = {}
+
+    def __call__(self, addr):
+        if addr is None:
+            return False
+        if addr in self.exact:
+            return True
+        if not self.ranges:
+            return False
+        hit = self._cache.get(addr)
+        if hit is None:
+            six = ':' in addr
+            num = int.from_bytes(socket.inet_pton(socket.AF_INET6 if six else socket.AF_INET,
+                                                  addr), 'big')
+            ver = 6 if six else 4
+            hit = any(v == ver and num & m == n for v, n, m in self.ranges)
+            if len(self._cache) > 100000:
+                self._cache.clear()
+            self._cache[addr] = hit
+        return hit
+
+
+def _get(entry, side, key):
+    tup = entry.get(side) or {}
+    return tup.get(key)
+
+
+class CompiledFilter:
+    """A compiled filter set.
+
+    Attributes:
+      families: nfgenmsg families to dump (one dump each).
+      kernel: dict of what is pushed into the kernel request (for `method` reporting).
+      checks: list of (kernel_done, fn) predicates over entry dicts.
+    """
+
+    def __init__(self, params, label_map=None):
+        self.label_map = label_map or {}
+        p = {}
+        for key, value in (params or {}).items():
+            key = ALIASES.get(key, key)
+            if key not in FILTER_KEYS:
+                raise ConntrackError('unknown filter option %r; known: %s'
+                                     % (key, ', '.join(FILTER_KEYS)), option=key)
+            if value is None:
+                continue
+            if isinstance(value, str) and not value.strip() and key != 'family':
+                _fail(key, value, 'empty string (an undefined variable?)')
+            p[key] = value
+        self.params = p
+        self.checks = []
+        self.orig = {}       # kernel tuple filter, original direction
+        self.reply = {}
+        self.orig_flags = 0
+        self.reply_flags = 0
+        self.mark = None     # (value, mask)
+        self.zone = None
+        self.status = 0
+        self.excludes = []
+        self._compile()
+
+    # -- building -----------------------------------------------------------------
+    def _check(self, fn, kernel=False):
+        self.checks.append((kernel, fn))
+
+    def _compile(self):
+        p = self.params
+        fam = p.get('family', 'any')
+        if fam in (None, ''):
+            fam = 'any'
+        if fam not in ('ipv4', 'ipv6', 'any'):
+            _fail('family', fam, 'expected ipv4, ipv6 or any')
+        versions = set()
+        nets = {}
+        for key in _ADDR_KEYS:
+            if key in p:
+                nets[key] = [parse_network(key, v) for v in _as_list(key, p[key])]
+                versions.update(n.version for n in nets[key])
+        if len(versions) > 1:
+            raise ConntrackError('address filters mix IPv4 and IPv6 (%s); one filter set '
+                                 'matches one family' % ', '.join(sorted(nets)))
+        if versions:
+            implied = 'ipv4' if 4 in versions else 'ipv6'
+            if fam != 'any' and fam != implied:
+                _fail('family', fam, 'the address filters are %s' % implied)
+            fam = implied
+        self.family = fam
+        if fam == 'any':
+            self.families = [C.AF_UNSPEC]
+        else:
+            self.families = [C.FAMILY_NUMBERS[fam]]
+            self._check(lambda e, f=fam: e.get('family') == f, kernel=True)
+
+        protos = None
+        if 'proto' in p:
+            protos = sorted({parse_proto('proto', v) for v in _as_list('proto', p['proto'])})
+            single = len(protos) == 1
+            pset = frozenset(protos)
+            self._check(lambda e: e.get('proto_num') in pset, kernel=single)
+            if single:
+                self.orig['proto'] = protos[0]
+                self.orig_flags |= C.FILTER_PROTO_NUM
+        one_proto = protos[0] if protos and len(protos) == 1 else None
+
+        for key in ('orig_src', 'orig_dst', 'reply_src', 'reply_dst'):
+            if key in nets:
+                self._addr_filter(key, nets[key])
+
+        for key, (side, field) in _PORT_KEYS.items():
+            if key in p:
+                if one_proto is not None and one_proto not in C.PORT_PROTOS:
+                    _fail(key, p[key], 'ports need proto tcp, udp, udplite, sctp or dccp, '
+                          'not %s' % C.PROTO_NAMES.get(one_proto, one_proto))
+                ports = frozenset(parse_int(key, v, 1, 65535) for v in _as_list(key, p[key]))
+                kernel = one_proto is not None and len(ports) == 1
+                self._check(lambda e, s=side, f=field, ps=ports: _get(e, s, f) in ps, kernel)
+                if kernel:
+                    self._push(side, field, next(iter(ports)),
+                               C.FILTER_PROTO_SRC_PORT if field == 'sport'
+                               else C.FILTER_PROTO_DST_PORT)
+
+        for key, lim in (('icmp_type', 255), ('icmp_code', 255), ('icmp_id', 65535)):
+            if key in p:
+                if one_proto is not None and one_proto not in C.ICMP_PROTOS:
+                    _fail(key, p[key], 'needs proto icmp or icmpv6, not %s'
+                          % C.PROTO_NAMES.get(one_proto, one_proto))
+                val = parse_int(key, p[key], 0, lim)
+                kernel = one_proto is not None
+                self._check(lambda e, k=key, v=val: _get(e, 'orig', k) == v, kernel)
+                if kernel:
+                    six = one_proto == 58
+                    flag = {'icmp_type': C.FILTER_ICMPV6_TYPE if six else C.FILTER_ICMP_TYPE,
+                            'icmp_code': C.FILTER_ICMPV6_CODE if six else C.FILTER_ICMP_CODE,
+                            'icmp_id': C.FILTER_ICMPV6_ID if six else C.FILTER_ICMP_ID}[key]
+                    self._push('orig', key, val, flag)
+
+        if 'proto_state' in p:
+            states = frozenset(_choice('proto_state', p['proto_state'], ALL_PROTO_STATES))
+            self._check(lambda e: e.get('proto_state') in states)
+        if 'ctstate' in p:
+            cts = frozenset(_choice('ctstate', p['ctstate'], frozenset(C.CTSTATES)))
+            self._check(lambda e: e.get('ctstate') in cts)
+        if 'status' in p:
+            flags = _choice('status', p['status'], frozenset(C.STATUS_BITS))
+            self.status = E.status_bits(flags)
+            need = frozenset(flags)
+            self._check(lambda e: need.issubset(e.get('status') or ()), kernel=True)
+        if 'mark' in p:
+            val, mask = parse_mark('mark', p['mark'])
+            self.mark = (val, mask)
+            self._check(lambda e: (e.get('mark') or 0) & mask == val, kernel=True)
+        if 'zone' in p:
+            self.zone = parse_int('zone', p['zone'], 0, 65535)
+            self._check(lambda e, z=self.zone: (e.get('zone') or 0) == z, kernel=True)
+        for key in ('orig_zone', 'reply_zone'):
+            if key in p:
+                z = parse_int(key, p[key], 0, 65535)
+                self._check(lambda e, k=key, z=z: e.get(k, e.get('zone') or 0) == z)
+        if 'labels' in p:
+            bits = parse_labels('labels', p['labels'], self.label_map)
+            want = [(b, self.label_map.get(b, b)) for b in bits]
+            self._check(lambda e: all(b in (e.get('labels') or ()) or n in (e.get('labels') or ())
+                                      for b, n in want))
+        if 'nat' in p:
+            kind = _choice('nat', p['nat'], frozenset(('src', 'dst', 'any')), upper=False)
+            if len(kind) != 1:
+                _fail('nat', p['nat'], 'expected one of src, dst, any')
+            kind = kind[0]
+            if kind == 'any':
+                self._check(lambda e: _nat(e, 'src') or _nat(e, 'dst'))
+            else:
+                self._check(lambda e, k=kind: _nat(e, k))
+        for key, kind, side, field in (('src_nat', 'src', 'reply', 'dst'),
+                                       ('dst_nat', 'dst', 'reply', 'src')):
+            if key in nets:
+                match = _AddrMatch(nets[key])
+                self._check(lambda e, k=kind, s=side, f=field, m=match: _nat(e, k)
+                            and m(_get(e, s, f)))
+                self._push_addr(side, field, nets[key])
+        if 'any_nat' in nets:
+            m = _AddrMatch(nets['any_nat'])
+            self._check(lambda e: (_nat(e, 'src') and m(_get(e, 'reply', 'dst')))
+                        or (_nat(e, 'dst') and m(_get(e, 'reply', 'src'))))
+        if 'helper' in p:
+            helpers = frozenset(str(h) for h in _as_list('helper', p['helper']))
+            self._check(lambda e: e.get('helper') in helpers)
+        if 'exclude' in p:
+            ex = p['exclude']
+            if isinstance(ex, dict):
+                ex = [ex]
+            if not isinstance(ex, list) or not all(isinstance(x, dict) for x in ex):
+                _fail('exclude', ex, 'expected a list of filter sets (dicts)')
+            for sub in ex:
+                try:
+                    self.excludes.append(CompiledFilter(sub, self.label_map))
+                except ConntrackError as exc:
+                    raise ConntrackError('exclude: %s' % exc.msg, option='exclude')
+            excl = self.excludes
+            self._check(lambda e: not any(x.matches(e) for x in excl))
+
+        if fam == 'any' and (self.orig_flags or self.reply_flags):
+            # CTA_FILTER is refused on AF_UNSPEC dumps: one dump per family.
+            self.families = [C.AF_INET, C.AF_INET6]
+
+    def _addr_filter(self, key, net_list):
+        side, field = key.split('_')
+        side = 'orig' if side == 'orig' else 'reply'
+        match = _AddrMatch(net_list)
+        pushed = self._push_addr(side, field, net_list)
+        self._check(lambda e: match(_get(e, side, field)), kernel=pushed)
+
+    def _push_addr(self, side, field, net_list):
+        """Push one exact address into the kernel tuple filter, if the slot is free."""
+        if len(net_list) != 1 or net_list[0].prefixlen != net_list[0].max_prefixlen:
+            return False
+        target = self.orig if side == 'orig' else self.reply
+        if field in target:
+            return False
+        self._push(side, field, str(net_list[0].network_address),
+                   C.FILTER_IP_SRC if field == 'src' else C.FILTER_IP_DST)
+        return True
+
+    def _push(self, side, field, value, flag):
+        if side == 'orig':
+            self.orig[field] = value
+            self.orig_flags |= flag
+        else:
+            self.reply[field] = value
+            self.reply_flags |= flag
+            if 'proto' in self.orig and not self.reply_flags & C.FILTER_PROTO_NUM:
+                self.reply_flags |= C.FILTER_PROTO_NUM
+
+    # -- using --------------------------------------------------------------------
+    @property
+    def residual_checks(self):
+        return [fn for kernel, fn in self.checks if not kernel]
+
+    @property
+    def kernel_complete(self):
+        return not self.residual_checks
+
+    def matches(self, entry):
+        for _kernel, fn in self.checks:
+            if not fn(entry):
+                return False
+        return True
+
+    def residual(self):
+        """Predicate for what the kernel did not filter, or None when it did it all."""
+        fns = self.residual_checks
+        if not fns:
+            return None
+        if len(fns) == 1:
+            return fns[0]
+
+        def pred(entry):
+            for fn in fns:
+                if not fn(entry):
+                    return False
+            return True
+        return pred
+
+    def kernel_attrs(self, family):
+        """Dump/flush request attributes for one nfgenmsg family."""
+        parts = []
+        if self.mark is not None:
+            parts.append(E.be32(C.CTA_MARK, self.mark[0]))
+            parts.append(E.be32(C.CTA_MARK_MASK, self.mark[1]))
+        if self.status:
+            parts.append(E.be32(C.CTA_STATUS, self.status))
+            parts.append(E.be32(C.CTA_STATUS_MASK, self.status))
+        if self.zone is not None:
+            parts.append(E.be16(C.CTA_ZONE, self.zone))
+        if family != C.AF_UNSPEC and (self.orig_flags or self.reply_flags):
+            proto = self.orig.get('proto')
+            reply_flags = self.reply_flags
+            if reply_flags and proto is not None:
+                reply_flags |= C.FILTER_PROTO_NUM
+            if self.orig_flags:
+                parts.append(E.nest(C.CTA_TUPLE_ORIG, E.tuple_attrs(family, self.orig, proto)))
+            if reply_flags:
+                parts.append(E.nest(C.CTA_TUPLE_REPLY,
+                                    E.tuple_attrs(family, self.reply, proto)))
+            fparts = []
+            if self.orig_flags:
+                fparts.append(E.u32(C.CTA_FILTER_ORIG_FLAGS, self.orig_flags))
+            if reply_flags:
+                fparts.append(E.u32(C.CTA_FILTER_REPLY_FLAGS, reply_flags))
+            parts.append(E.nest(C.CTA_FILTER, *fparts))
+        return b''.join(parts)
+
+    def describe_kernel(self):
+        """What the kernel filters, for `method` and debugging."""
+        out = []
+        if self.families != [C.AF_UNSPEC]:
+            out.append('family')
+        if self.orig_flags:
+            out.append('orig_tuple')
+        if self.reply_flags:
+            out.append('reply_tuple')
+        if self.mark is not None:
+            out.append('mark')
+        if self.status:
+            out.append('status')
+        if self.zone is not None:
+            out.append('zone')
+        return out
+
+
+def _nat(entry, kind):
+    """NAT derived from the tuples, as `conntrack` does (not from status bits)."""
+    orig, reply = entry.get('orig') or {}, entry.get('reply') or {}
+    if kind == 'src':
+        return orig.get('src') != reply.get('dst') or orig.get('sport') != reply.get('dport')
+    return orig.get('dst') != reply.get('src') or orig.get('dport') != reply.get('sport')
+
+
+def compile_filter(params, label_map=None):
+    return CompiledFilter(params, label_map)
