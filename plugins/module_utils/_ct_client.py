@@ -20,7 +20,8 @@ import struct
 
 from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
 from ansible_collections.netfilter.conntrack.plugins.module_utils import _ct_encode as E
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_decode import Decoder
+from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_decode import (
+    Decoder, decode_expect, expect_view)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import (
     ConntrackError, kernel_error)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._labels import load_label_map
@@ -90,15 +91,16 @@ class CountSink:
 class EntrySink:
     """Collects up to ``limit`` entries, counts all, feeds optional aggregators."""
 
-    def __init__(self, limit=None, aggregators=(), keep_raw=False):
+    def __init__(self, limit=None, aggregators=(), keys=False):
         self.limit = limit
         self.aggregators = aggregators
-        self.keep_raw = keep_raw
+        self.keys = keys
         self.reset()
 
     def reset(self):
         self.count = 0
         self.entries = []
+        self.matched_keys = []
         for agg in self.aggregators:
             agg.reset()
 
@@ -108,10 +110,8 @@ class EntrySink:
             self.entries.append(entry)
         for agg in self.aggregators:
             agg.add(entry)
-
-    @property
-    def wants_entries(self):
-        return bool(self.aggregators) or self.limit is None or len(self.entries) < self.limit
+        if self.keys:
+            self.matched_keys.append(entry_key(entry))
 
 
 class ConntrackClient:
@@ -284,35 +284,46 @@ class ConntrackClient:
         """Dump ``table`` with the kernel part of ``cfilter``.
 
         on_values(decoder, vals, family, buf, off, mlen) gets the canonical tuple of each
-        message (no dict built); on_entry(entry) gets each entry dict that passes the
-        residual predicate.  Exactly one of them is used.
+        message (no dict built, no predicate applied); on_entry(entry) gets each entry dict
+        that passes the rest of the filter.  Exactly one of them is used.
         """
         subsys, msg = _TABLE_MSG[table]
         if zero:
             msg = C.IPCTNL_MSG_CT_GET_CTRZERO
-        families = cfilter.families if cfilter is not None else [C.AF_UNSPEC]
-        residual = cfilter.residual() if cfilter is not None else None
+        pushed = cfilter is not None and table == 'conntrack'
+        families = cfilter.families if pushed else [C.AF_UNSPEC]
+        if cfilter is None:
+            pred = None
+        elif pushed:
+            pred = cfilter.residual()
+        else:
+            # expect/dying/unconfirmed dumps take no kernel filter: match everything here
+            pred = cfilter.matches
         dec = self.decoder()
-
-        def handle(buf, off, mlen, _mtype):
-            family = buf[off + 16]
-            vals = dec.values(buf, off + 20, off + mlen)
-            if on_values is not None:
-                on_values(dec, vals, family, buf, off, mlen)
-                return
-            entry = dec.entry(vals, family)
-            if residual is None or residual(entry):
-                on_entry(entry)
+        if table == 'expect':
+            def handle(buf, off, mlen, _mtype):
+                entry = decode_expect(dec, buf, off + 20, off + mlen, buf[off + 16])
+                if pred is None or pred(expect_view(entry)):
+                    on_entry(entry)
+        elif on_values is not None:
+            def handle(buf, off, mlen, _mtype):
+                on_values(dec, dec.values(buf, off + 20, off + mlen), buf[off + 16], buf, off,
+                          mlen)
+        else:
+            def handle(buf, off, mlen, _mtype):
+                entry = dec.entry(dec.values(buf, off + 20, off + mlen), buf[off + 16])
+                if pred is None or pred(entry):
+                    on_entry(entry)
 
         for family in families:
-            payload = cfilter.kernel_attrs(family) if cfilter is not None else b''
-            self.dump(subsys, msg, family, payload, handle, on_reset, what='dumping the %s table'
-                      % table)
+            payload = cfilter.kernel_attrs(family) if pushed else b''
+            self.dump(subsys, msg, family, payload, handle, on_reset,
+                      what='dumping the %s table' % table)
 
     def count(self, cfilter=None, table='conntrack'):
         """Number of matching entries; builds no dict when the kernel filters everything."""
         sink = CountSink()
-        if cfilter is not None and cfilter.residual() is not None:
+        if cfilter is not None and (table != 'conntrack' or cfilter.residual() is not None):
             self.walk(cfilter, table, on_entry=lambda _e: _inc(sink), on_reset=sink.reset)
             return sink.count
         subsys, msg = _TABLE_MSG[table]
@@ -326,9 +337,12 @@ class ConntrackClient:
         return sink.count
 
     def entries(self, cfilter=None, table='conntrack', limit=None, aggregators=(),
-                zero=False):
-        """EntrySink with the matching entries (up to limit), the count, aggregates."""
-        sink = EntrySink(limit, aggregators)
+                zero=False, keys=False):
+        """EntrySink with the matching entries (up to limit), the count, aggregates.
+
+        keys=True also records every match's key in sink.matched_keys.
+        """
+        sink = EntrySink(limit, aggregators, keys)
         self.walk(cfilter, table, on_entry=sink.add, on_reset=sink.reset, zero=zero)
         return sink
 
@@ -373,6 +387,18 @@ class ConntrackClient:
         return self.batch(((C.NFNL_SUBSYS_CTNETLINK, C.IPCTNL_MSG_CT_NEW, flags, s['family'],
                             E.entry_attrs(s, create=not update)) for s in specs),
                           what='creating entries')
+
+    def zero_counters(self, keys):
+        """Zero the counters of entries given by entry_key(); returns the errno list."""
+        return self.batch(((C.NFNL_SUBSYS_CTNETLINK, C.IPCTNL_MSG_CT_GET_CTRZERO, 0, fam,
+                            E.key_attrs(fam, proto, orig, zone, ct_id))
+                           for fam, proto, orig, zone, ct_id in keys), what='zeroing counters')
+
+    def delete_keys(self, keys):
+        """Delete entries given by entry_key() (race-safe: the id must match)."""
+        return self.batch(((C.NFNL_SUBSYS_CTNETLINK, C.IPCTNL_MSG_CT_DELETE, 0, fam,
+                            E.key_attrs(fam, proto, orig, zone, ct_id))
+                           for fam, proto, orig, zone, ct_id in keys), what='deleting entries')
 
     def delete_raw(self, keys):
         """Delete entries given as (family, attribute bytes); returns the errno list."""
@@ -445,6 +471,15 @@ class ConntrackClient:
                'expect_count': self.count(table='expect'),
                'expect_max': _read_sysctl('nf_conntrack_expect_max')}
         return out
+
+
+def entry_key(entry):
+    """(family number, proto number, orig tuple, zone, id): what names one entry."""
+    orig = dict(entry['orig'])
+    if 'orig_zone' in entry:
+        orig['zone'] = entry['orig_zone']
+    return (C.FAMILY_NUMBERS[entry['family']], entry['proto_num'], orig, entry.get('zone'),
+            entry.get('id'))
 
 
 def _inc(sink):

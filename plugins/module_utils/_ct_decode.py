@@ -314,3 +314,72 @@ def iter_messages(buf, length):
             raise ConntrackError('malformed netlink message header at offset %d' % off)
         yield off, mlen, mtype, mflags
         off += (mlen + 3) & ~3
+
+
+# -- expectations (low volume: decoded attribute by attribute) ------------------------
+_EXP_TUPLES = {C.CTA_EXPECT_MASTER: 'master', C.CTA_EXPECT_TUPLE: 'tuple',
+               C.CTA_EXPECT_MASK: 'mask'}
+_EXP_U32 = {C.CTA_EXPECT_TIMEOUT: 'timeout', C.CTA_EXPECT_ID: 'id',
+            C.CTA_EXPECT_FLAGS: 'flags', C.CTA_EXPECT_CLASS: 'class'}
+
+
+def _tuple_at(dec, buf, start, end, mask=False):
+    """A tuple attribute's body as {src, dst, proto, sport, dport | icmp_*}."""
+    heads, leaves = [], []
+    _walk_tuple(buf, start, end, '', heads, leaves)
+    out = {}
+    for off, code, name in leaves:
+        val = struct.unpack_from('>' + code, buf, off)[0]
+        if name in ('src', 'dst'):
+            val = socket.inet_ntop(socket.AF_INET if len(val) == 4 else socket.AF_INET6, val)
+        elif name == 'proto' and not mask:
+            out['proto_num'] = val
+            val = C.PROTO_NAMES.get(val, str(val))
+        elif name.startswith('i'):
+            name = {'itype': 'icmp_type', 'icode': 'icmp_code', 'iid': 'icmp_id'}[name]
+        out[name] = val
+    return out
+
+
+def decode_expect(dec, buf, start, end, family):
+    """One expectation message -> the SPEC's expectation dict."""
+    exp = {'id': None, 'family': C.FAMILY_NAMES.get(family, str(family)), 'master': {},
+           'tuple': {}, 'mask': {}, 'timeout': None, 'helper': None, 'zone': 0, 'flags': [],
+           'class': 0, 'nat': None, 'fn': None}
+    try:
+        for off, alen, atype in _children(buf, start, end):
+            t = atype & C.NLA_TYPE_MASK
+            body, bend = off + 4, off + alen
+            if t in _EXP_TUPLES:
+                exp[_EXP_TUPLES[t]] = _tuple_at(dec, buf, body, bend, t == C.CTA_EXPECT_MASK)
+            elif t in _EXP_U32 and alen >= 8:
+                exp[_EXP_U32[t]] = struct.unpack_from('>I', buf, body)[0]
+            elif t == C.CTA_EXPECT_ZONE and alen >= 6:
+                exp['zone'] = struct.unpack_from('>H', buf, body)[0]
+            elif t in (C.CTA_EXPECT_HELP_NAME, C.CTA_EXPECT_FN):
+                name = bytes(buf[body:bend]).split(b'\0', 1)[0].decode('ascii', 'replace')
+                exp['helper' if t == C.CTA_EXPECT_HELP_NAME else 'fn'] = name
+            elif t == C.CTA_EXPECT_NAT:
+                nat = {}
+                for noff, nlen, ntype in _children(buf, body, bend):
+                    nt = ntype & C.NLA_TYPE_MASK
+                    if nt == C.CTA_EXPECT_NAT_DIR and nlen >= 8:
+                        nat['dir'] = 'reply' if struct.unpack_from('>I', buf, noff + 4)[0] \
+                            else 'original'
+                    elif nt == C.CTA_EXPECT_NAT_TUPLE:
+                        nat['tuple'] = _tuple_at(dec, buf, noff + 4, noff + nlen)
+                exp['nat'] = nat
+    except struct.error as exc:
+        raise ConntrackError('malformed expectation message: %s' % exc)
+    flags = exp['flags'] if isinstance(exp['flags'], int) else 0
+    exp['flags'] = sorted(name for name, bit in C.EXPECT_FLAGS.items() if flags & bit)
+    exp['proto'] = exp['tuple'].get('proto') or exp['master'].get('proto')
+    exp['proto_num'] = exp['tuple'].get('proto_num') or exp['master'].get('proto_num')
+    return exp
+
+
+def expect_view(exp):
+    """The filter view of an expectation: orig_* = master tuple, reply_* = expected tuple."""
+    return {'family': exp['family'], 'proto_num': exp['proto_num'], 'orig': exp['master'],
+            'reply': exp['tuple'], 'helper': exp['helper'], 'zone': exp['zone'], 'mark': 0,
+            'status': [], 'labels': [], 'ctstate': None, 'proto_state': None}

@@ -1,0 +1,28 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) netfilter.conntrack contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    """Common options (plugins/module_utils/_argspec.py common_spec) and requirements."""
+
+    DOCUMENTATION = r'''
+options:
+  netns:
+    description:
+      - Network namespace to work in, without moving the Ansible process.
+      - A name under C(/run/netns) (as C(ip netns add) creates), or a path such as
+        C(/proc/1234/ns/net).
+      - A namespace that does not exist is an error; it is never created.
+      - When omitted, the namespace of the module process (usually the host's).
+    type: str
+requirements:
+  - pyroute2 >= 0.7.0 on the managed node (used to open the netlink socket inside O(netns)).
+  - Linux with nf_conntrack and nf_conntrack_netlink (ctnetlink).
+  - root or CAP_NET_ADMIN (use C(become: true)).
+notes:
+  - Talks ctnetlink directly; the C(conntrack) command is never run.
+'''

@@ -1,0 +1,66 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) netfilter.conntrack contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Private to the netfilter.conntrack collection: not a public API.
+"""conntrack_info's logic: what to dump, what to decode, what to return."""
+
+from __future__ import annotations
+
+from ansible_collections.netfilter.conntrack.plugins.module_utils._aggregate import CountBy, Top
+from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import compile_filter
+from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
+
+
+def gather_info(client, filters, params, check_mode=False):
+    """The conntrack_info result for ``filters`` and the module's other ``params``."""
+    table = params.get('table') or 'conntrack'
+    gather = set(params.get('gather') or ('entries', 'count'))
+    limit = params.get('limit')
+    if limit is not None and limit < 0:
+        raise ConntrackError('limit: invalid value %r: must be 0 or more' % limit, option='limit')
+    cfilter = compile_filter(filters, client.label_map)
+    counts = [CountBy(key) for key in params.get('count_by') or ()]
+    top_opt = params.get('top')
+    top = None
+    if top_opt:
+        if (top_opt.get('n') or 0) < 1:
+            raise ConntrackError('top.n: invalid value %r: must be 1 or more' % top_opt.get('n'),
+                                 option='top')
+        top = Top(top_opt['key'], top_opt.get('n') or 10)
+    aggs = counts + ([top] if top else [])
+    zero = bool(params.get('zero_counters'))
+    if zero and table != 'conntrack':
+        raise ConntrackError('zero_counters: only the conntrack table has counters, not %r'
+                             % table, option='zero_counters')
+
+    result = {'changed': False, 'entries': [], 'count': None, 'counts': {}, 'top': [],
+              'stats': {}, 'limits': {}, 'zeroed': 0,
+              'kernel_filter': cfilter.describe_kernel() if table in ('conntrack', 'expect')
+              else []}
+    want_entries = 'entries' in gather
+    if want_entries or aggs or zero:
+        keep = (limit if limit is not None else None) if want_entries else 0
+        # Zeroing in the dump itself is exact only when the kernel filtered everything.
+        zero_in_dump = zero and not check_mode and cfilter.kernel_complete
+        sink = client.entries(cfilter, table, limit=keep, aggregators=aggs,
+                              zero=zero_in_dump, keys=zero and not zero_in_dump)
+        if zero:
+            result['zeroed'] = sink.count
+            result['changed'] = sink.count > 0
+            if not check_mode and not zero_in_dump:
+                client.zero_counters(sink.matched_keys)
+        result['entries'] = sink.entries
+        if 'count' in gather:
+            result['count'] = sink.count
+    elif 'count' in gather:
+        result['count'] = client.count(cfilter, table)
+    result['counts'] = {agg.key: agg.result() for agg in counts}
+    if top:
+        result['top'] = top.result()
+    if 'stats' in gather:
+        result['stats'] = client.stats('expect' if table == 'expect' else 'conntrack')
+    if 'limits' in gather:
+        result['limits'] = client.limits()
+    return result
