@@ -64,13 +64,21 @@ ns_exists() { [ -e "/run/netns/$1" ]; }
 # fork when the caller is not a group leader and ip netns exec execs, so $! is the
 # python process. Its stdout/stderr go to $RUN/*.log so that Ansible's command module
 # does not wait for them.
+# A killed process counts as gone once it is a zombie: it was reparented to PID 1,
+# which may take seconds to reap it.
+pid_alive() {
+    local st
+    st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+    [ -n "$st" ] && [ "$st" != Z ]
+}
+
 stop_pids() {  # stop_pids PID...: TERM, wait up to 3 s, then KILL
     local pid alive i
     [ $# -gt 0 ] || return 0
     kill -TERM "$@" 2>/dev/null || true
     for i in $(seq 30); do
         alive=()
-        for pid in "$@"; do kill -0 "$pid" 2>/dev/null && alive+=("$pid"); done
+        for pid in "$@"; do pid_alive "$pid" && alive+=("$pid"); done
         [ ${#alive[@]} -eq 0 ] && return 0
         sleep 0.1
     done
@@ -238,7 +246,7 @@ start() {
     echo $! >"$RUN/$name.pid"
 }
 
-alive() { [ -e "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
+alive() { [ -e "$RUN/$1.pid" ] && pid_alive "$(cat "$RUN/$1.pid")"; }
 
 wait_for() {  # wait_for NAME SECONDS TEST...: until TEST succeeds; fail if NAME died
     local name=$1 secs=$2 i
@@ -305,7 +313,7 @@ do_status() {
     echo "backend: $(cat "$RUN/backend" 2>/dev/null || echo none)"
     for f in "$RUN"/*.pid; do
         [ -e "$f" ] || continue
-        if kill -0 "$(cat "$f")" 2>/dev/null; then echo "$(basename "$f" .pid): running"; else echo "$(basename "$f" .pid): dead"; fi
+        if pid_alive "$(cat "$f")"; then echo "$(basename "$f" .pid): running"; else echo "$(basename "$f" .pid): dead"; fi
     done
 }
 

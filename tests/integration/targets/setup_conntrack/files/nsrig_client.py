@@ -9,10 +9,15 @@ keeps the TCP connections open until SIGTERM (so they stay ESTABLISHED):
                           only assured once they lived 2 s, nf_conntrack_proto_udp.c)
   --udp-noreply ADDR PORT one datagram nobody answers (entry stays UNREPLIED)
   --ping ADDR             two ICMP / ICMPv6 echo requests (raw socket, needs root)
+  --ftp ADDR              anonymous FTP session: a passive and an active listing
+                          (RELATED data connections), then a PASV/EPSV that is never
+                          used, so the router keeps a pending expectation while the
+                          control connection is held open
 Every answer is logged as "<kind> <addr> <port> <local port> -> <answer>"; any
 failure exits 1 before --ready is written, so the caller can tell.
 """
 import argparse
+import ftplib
 import os
 import select
 import signal
@@ -94,12 +99,24 @@ def ping(addr, ident, count=2):
     s.close()
 
 
+def ftp_session(addr, held):
+    f = ftplib.FTP(addr, timeout=TIMEOUT)
+    f.login()
+    for passive in (True, False):
+        f.set_pasv(passive)
+        log("ftp", addr, "passive" if passive else "active", "->", f.nlst())
+    # ftplib speaks EPSV on IPv6, PASV on IPv4; the helper expects a data connection
+    log("ftp", addr, "pending ->", f.sendcmd("EPSV" if ":" in addr else "PASV"))
+    held.append(f)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tcp", nargs=3, action="append", default=[], metavar=("ADDR", "PORT", "COUNT"))
     ap.add_argument("--udp", nargs=2, action="append", default=[], metavar=("ADDR", "PORT"))
     ap.add_argument("--udp-noreply", nargs=2, action="append", default=[], metavar=("ADDR", "PORT"))
     ap.add_argument("--ping", action="append", default=[])
+    ap.add_argument("--ftp", action="append", default=[])
     ap.add_argument("--udp-rounds", type=int, default=2)
     ap.add_argument("--ready", required=True)
     args = ap.parse_args()
@@ -116,6 +133,8 @@ def main():
             s.sendto(b"anyone?\n", (addr, int(port)))
             log("udp-noreply", addr, port, s.getsockname()[1])
             s.close()
+        for addr in args.ftp:
+            ftp_session(addr, held)
         udp = [(socket.socket(fam(a), socket.SOCK_DGRAM), a, int(p)) for a, p in args.udp]
         udp_exchange(udp, args.udp_rounds)
         for s, _a, _p in udp:
@@ -127,7 +146,7 @@ def main():
     with open(args.ready + ".tmp", "w") as f:
         f.write("%d\n" % os.getpid())
     os.rename(args.ready + ".tmp", args.ready)
-    log("ready, holding %d TCP connections" % len(held))
+    log("ready, holding %d TCP/FTP connections" % len(held))
     while True:
         signal.pause()
 
