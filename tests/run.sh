@@ -1,0 +1,363 @@
+#!/usr/bin/env bash
+# The test command of netfilter.conntrack.
+#
+#   sudo ./tests/run.sh                 # all stages: sanity, units, integration
+#   sudo ./tests/run.sh units           # one stage (or several: sanity units ...)
+#   sudo ./tests/run.sh integration -- conntrack_info   # extra args go to ansible-test
+#
+# What it does, idempotently (a second run skips what is already in place):
+#   1. installs the Debian packages the tests use (apt-get, only when one is missing);
+#   2. creates .venv in the checkout (Python 3.11) from requirements-test.txt;
+#   3. writes the offline pip bootstrap shim ansible-test looks for in
+#      ~/.ansible/test/cache/ (its own download host is unreachable here);
+#   4. copies the checkout to build/test/ansible_collections/netfilter/conntrack/ and runs
+#      ansible-test sanity, units and integration (locally, no containers) from there.
+# Every stage runs even when an earlier one failed; the last line is "N passed, N failed"
+# (sanity tests + unit tests + integration targets) and the exit status is non-zero when
+# anything failed. Logs: build/test/logs/<stage>.log.
+#
+# Environment knobs:
+#   PYTHON=/path/to/python3.11   interpreter for .venv (default: python3.11 on PATH)
+#   NCT_SKIP_APT=1               never call apt-get
+#   NCT_NETNS_MIN_AGE=300        age (s) above which a leftover nct* namespace is removed
+#   NCT_VERBOSE=1                pass -v to ansible-test
+set -uo pipefail
+
+# ---------------------------------------------------------------------------- setup
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+cd "$ROOT" || exit 2
+
+COLL_NS=netfilter
+COLL_NAME=conntrack
+# A tree of its own under build/: build/ansible_collections may be a symlink to the
+# checkout made by other tools (tools/, benchmarks/), and this script deletes inside
+# its copy.
+WORK="$ROOT/build/test"
+COLL_DIR="$WORK/ansible_collections/$COLL_NS/$COLL_NAME"
+LOGDIR="$WORK/logs"
+VENV="$ROOT/.venv"
+PY_VERSION=3.11
+# Test network namespaces: every integration target names its namespaces with this
+# prefix (e.g. nct-info-1), so that leftovers of crashed runs can be found and removed.
+NETNS_PREFIX=nct
+APT_PACKAGES=(conntrack nftables iproute2 socat ncat vsftpd lftp procps shellcheck)
+
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore PYTHONDONTWRITEBYTECODE=1
+# Host settings must not leak into the run.
+unset ANSIBLE_CONFIG ANSIBLE_COLLECTIONS_PATH ANSIBLE_COLLECTIONS_PATHS PYTHONPATH VIRTUAL_ENV
+
+STAGES=()
+EXTRA=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        sanity|units|integration) STAGES+=("$1") ;;
+        all) STAGES+=(sanity units integration) ;;
+        --) shift; EXTRA=("$@"); break ;;
+        -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "run.sh: unknown stage '$1' (sanity, units, integration, all)" >&2; exit 2 ;;
+    esac
+    shift
+done
+[ ${#STAGES[@]} -eq 0 ] && STAGES=(sanity units integration)
+
+log() { printf '\n=== %s\n' "$*"; }
+die() { echo "run.sh: $*" >&2; exit 2; }
+want_stage() { local s; for s in "${STAGES[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
+is_py() { "$1" -c "import sys; sys.exit(sys.version_info[:2] != tuple(map(int, '$PY_VERSION'.split('.'))))" 2>/dev/null; }
+
+# ------------------------------------------------------------------- interpreter
+find_python() {
+    local c
+    # note: sudo resets PATH, so under sudo this is usually Debian's /usr/bin/python3.11
+    for c in "${PYTHON:-}" "python${PY_VERSION}" "/usr/bin/python${PY_VERSION}" python3; do
+        [ -n "$c" ] || continue
+        c="$(command -v "$c" 2>/dev/null)" || continue
+        if is_py "$c"; then PYBIN="$c"; return 0; fi
+    done
+    die "no Python $PY_VERSION found (set PYTHON=/path/to/python$PY_VERSION)"
+}
+
+# --------------------------------------------------------------- Debian packages
+ensure_apt_packages() {
+    [ "${NCT_SKIP_APT:-0}" = 1 ] && return 0
+    local missing=() p
+    local wanted=("${APT_PACKAGES[@]}")
+    # the venv/ensurepip modules of Debian's interpreter come with python3.X-venv
+    if ! "$PYBIN" -c 'import ensurepip, venv' >/dev/null 2>&1; then
+        wanted+=("python${PY_VERSION}-venv")
+    fi
+    for p in "${wanted[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    [ "$(id -u)" -eq 0 ] || die "missing Debian packages (${missing[*]}): run as root (sudo ./tests/run.sh)"
+    log "apt-get install ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq || echo "run.sh: apt-get update failed (continuing)" >&2
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" \
+        || die "apt-get install ${missing[*]} failed"
+}
+
+# ------------------------------------------------------------------ virtualenv
+ensure_venv() {
+    local reqs=(requirements-test.txt) f
+    for f in tests/unit/requirements.txt tests/integration/requirements.txt; do
+        [ -f "$f" ] && reqs+=("$f")
+    done
+    # What ansible-test's local "units" run expects besides pytest
+    # (ansible_test/_data/requirements/units.txt).
+    local extra=(pytest-xdist pytest-mock mock)
+    local stamp
+    stamp="$( { cat "${reqs[@]}"; echo "${extra[*]}"; echo "$PY_VERSION"; } | sha256sum | cut -d' ' -f1)"
+
+    if [ -e "$VENV" ] && ! is_py "$VENV/bin/python"; then
+        echo "run.sh: $VENV is broken or not Python $PY_VERSION: recreating"
+        rm -rf "$VENV"
+    fi
+    if [ -f "$VENV/.nct-stamp" ] && [ "$(cat "$VENV/.nct-stamp")" = "$stamp" ] && [ -x "$VENV/bin/ansible-test" ]; then
+        return 0
+    fi
+    if [ ! -x "$VENV/bin/python" ]; then
+        log "creating $VENV with $PYBIN"
+        "$PYBIN" -m venv "$VENV" || die "python -m venv failed"
+    fi
+    log "pip install into $VENV"
+    local args=()
+    for f in "${reqs[@]}"; do args+=(-r "$f"); done
+    "$VENV/bin/python" -m pip install -q "${args[@]}" "${extra[@]}" || die "pip install failed"
+    echo "$stamp" > "$VENV/.nct-stamp"
+}
+
+# --------------------------------------------------- offline pip bootstrap shim
+# ansible-test bootstraps pip in every virtual environment it creates (the sanity
+# tests' environments, --venv) with a get-pip.py downloaded from
+# ci-files.testing.ansible.com, unreachable here. It first looks for
+# ~/.ansible/test/cache/get_pip_<version>.py (ansible-core 2.19.14: get_pip_24_2.py) and
+# runs it through its quiet_pip.py wrapper, sys.argv[1:] = pip install options + packages.
+# The shim bootstraps with the stdlib's ensurepip, then lets pip install what was asked.
+ensure_get_pip_shim() {
+    local ver
+    ver="$("$VENV/bin/python" - <<'EOF'
+import re, pathlib, ansible_test
+src = pathlib.Path(ansible_test.__file__).parent / '_internal' / 'python_requirements.py'
+m = re.search(r"default_packages = dict\(\s*pip='([0-9.]+)'", src.read_text())
+print(m.group(1) if m else '')
+EOF
+)"
+    [ -n "$ver" ] || { echo "run.sh: could not find ansible-test's pip version; shim not written" >&2; return 0; }
+    # ansible-test expands ~ with $HOME, as this does
+    local shim="${HOME:-/root}/.ansible/test/cache/get_pip_${ver//./_}.py"
+    local marker='# netfilter.conntrack offline get-pip shim v1'
+    if [ -f "$shim" ] && grep -qF "$marker" "$shim"; then
+        return 0
+    fi
+    mkdir -p "$(dirname "$shim")"
+    cat > "$shim.tmp" <<EOF
+$marker
+"""Stand-in for get-pip.py: bootstrap pip with ensurepip, then install what was asked."""
+import subprocess
+import sys
+
+args = [a for a in sys.argv[1:] if a not in ('--no-setuptools', '--no-wheel')]
+subprocess.check_call([sys.executable, '-m', 'ensurepip', '--upgrade', '--default-pip'])
+if [a for a in args if not a.startswith('-')]:
+    rc = subprocess.call([sys.executable, '-m', 'pip', 'install'] + args)
+    if rc:
+        # the bundled pip works too; a failed upgrade (no index) is not fatal
+        sys.stderr.write('get-pip shim: pip install %s failed (%d); keeping the ensurepip pip\n' % (' '.join(args), rc))
+EOF
+    mv "$shim.tmp" "$shim"
+    echo "run.sh: wrote offline pip bootstrap shim $shim"
+}
+
+# ------------------------------------------------------------ collection layout
+# ansible-test wants the collection at ansible_collections/<ns>/<name>/. Copy (not link)
+# the checkout there: tracked files plus untracked-but-not-ignored ones (work in
+# progress); tests/output (ansible-test's results) is kept between runs.
+sync_collection() {
+    mkdir -p "$COLL_DIR" || die "cannot create $COLL_DIR"
+    # Safety: never delete through a symlink into the checkout.
+    [ "$(cd "$COLL_DIR" && pwd -P)" = "$COLL_DIR" ] || die "$COLL_DIR is (under) a symlink: remove it"
+    find "$COLL_DIR" -mindepth 1 -maxdepth 1 ! -name tests ! -name .git -exec rm -rf {} +
+    if [ -d "$COLL_DIR/tests" ] && [ ! -L "$COLL_DIR/tests" ]; then
+        find "$COLL_DIR/tests" -mindepth 1 -maxdepth 1 ! -name output -exec rm -rf {} +
+    fi
+    if git -C "$ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+        git -C "$ROOT" ls-files -z --cached --others --exclude-standard \
+            | while IFS= read -r -d '' f; do
+                  if [ -e "$f" ] || [ -L "$f" ]; then printf '%s\0' "$f"; fi
+              done \
+            | tar -C "$ROOT" --null -T - -cf - \
+            | tar -C "$COLL_DIR" -xf -
+    else
+        tar -C "$ROOT" --exclude=./.venv --exclude=./build --exclude=./.git \
+            --exclude=./tests/output --exclude='__pycache__' --exclude='*.pyc' -cf - . \
+            | tar -C "$COLL_DIR" -xf -
+    fi
+    # ansible-test lists a collection's files with git when it finds a .git at or above the
+    # collection root; above this copy is the checkout, whose .gitignore hides build/, so
+    # it would see no files at all ("All targets skipped"). A repository of its own (no
+    # commits needed: untracked files are listed too) makes it list the copy.
+    if [ ! -d "$COLL_DIR/.git" ]; then
+        git init -q "$COLL_DIR" || die "git init $COLL_DIR failed"
+    fi
+}
+
+# --------------------------------------------------------- namespace leftovers
+# Remove network namespaces named ${NETNS_PREFIX}* left by crashed runs, and the
+# processes still inside them (socat, vsftpd ...). Namespaces younger than
+# NCT_NETNS_MIN_AGE seconds are left alone: they may belong to a run in progress.
+cleanup_netns() {
+    command -v ip >/dev/null || return 0
+    local min_age="${NCT_NETNS_MIN_AGE:-300}" now ns created pids
+    now="$(date +%s)"
+    for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
+        case "$ns" in "$NETNS_PREFIX"*) ;; *) continue ;; esac
+        created="$(stat -c %Y "/run/netns/$ns" 2>/dev/null || echo 0)"
+        [ $((now - created)) -ge "$min_age" ] || continue
+        pids="$(ip netns pids "$ns" 2>/dev/null | tr '\n' ' ')"
+        # shellcheck disable=SC2086
+        [ -n "${pids// /}" ] && kill $pids 2>/dev/null
+        ip netns delete "$ns" 2>/dev/null && echo "run.sh: removed leftover network namespace $ns"
+    done
+}
+
+warn_netns_leftovers() {
+    # A namespace of ours still there after the run means a target without teardown
+    # (or a concurrent run); the next run removes it once it is old enough.
+    local ns
+    for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
+        case "$ns" in "$NETNS_PREFIX"*) echo "run.sh: warning: network namespace $ns still exists after the integration run (missing teardown?)" ;; esac
+    done
+}
+
+# ---------------------------------------------------------------------- stages
+PASSED=0
+FAILED=0
+STAGE_FAILED=()
+TIMES=()
+
+at() {  # run ansible-test from the collection root; output to the console and a log
+    local logfile="$1"; shift
+    local vflag=()
+    [ "${NCT_VERBOSE:-0}" = 1 ] && vflag=(-v)
+    ( cd "$COLL_DIR" && "$VENV/bin/ansible-test" "$@" "${vflag[@]}" --color no "${EXTRA[@]}" ) 2>&1 | tee "$logfile"
+    return "${PIPESTATUS[0]}"
+}
+
+count() {  # add a stage's counts to the totals: count STAGE PASSED FAILED RC [unit]
+    local p="$2" f="$3" rc="$4"
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi   # a failure we could not count
+    PASSED=$((PASSED + p))
+    FAILED=$((FAILED + f))
+    echo "$1: $p ${5:-}passed, $f failed (ansible-test exit status $rc)"
+}
+
+# "FATAL: The N <kind> test(s) listed below (out of M) failed." -> "N M"
+failed_of() { sed -n "s/^[A-Z]*: The \([0-9]\+\) $1 test(s) listed below (out of \([0-9]\+\)) failed.*/\1 \2/p" "$2" | tail -1; }
+
+stage_sanity() {
+    local logf="$LOGDIR/sanity.log" rc ran failed nm
+    # Local (no --venv): each sanity test still gets its own cached virtualenv under
+    # ~/.ansible/test/venv/, bootstrapped through the shim above.
+    at "$logf" sanity --python "$PY_VERSION"
+    rc=$?
+    ran="$(grep -c '^Running sanity test "' "$logf")"
+    failed=0
+    nm="$(failed_of sanity "$logf")"
+    if [ -n "$nm" ]; then failed="${nm% *}"; ran="${nm#* }"; fi
+    count sanity "$((ran - failed))" "$failed" "$rc" "tests "
+    return "$rc"
+}
+
+stage_units() {
+    local logf="$LOGDIR/units.log" rc counts p f
+    if [ -z "$(find "$COLL_DIR/tests/unit" -name 'test_*.py' 2>/dev/null | head -1)" ]; then
+        echo "units: no tests/unit/**/test_*.py: nothing to run"
+        return 0
+    fi
+    rm -f "$COLL_DIR"/tests/output/junit/python*-units.xml
+    at "$logf" units --python "$PY_VERSION"
+    rc=$?
+    # pytest's counts, from the junit file ansible-test has pytest write (pytest's own
+    # summary line is in the output above).
+    counts="$("$VENV/bin/python" - "$COLL_DIR"/tests/output/junit/python*-units.xml <<'EOF'
+import sys
+import xml.etree.ElementTree as ET
+p = f = 0
+for path in sys.argv[1:]:
+    try:
+        root = ET.parse(path).getroot()
+    except Exception:
+        continue
+    for s in ([root] if root.tag == 'testsuite' else root.iter('testsuite')):
+        t, fl, e, sk = (int(s.get(k, 0)) for k in ('tests', 'failures', 'errors', 'skipped'))
+        p += t - fl - e - sk
+        f += fl + e
+print(p, f)
+EOF
+)"
+    read -r p f <<<"${counts:-0 0}"
+    count units "$p" "$f" "$rc" "tests "
+    return "$rc"
+}
+
+stage_integration() {
+    local logf="$LOGDIR/integration.log" rc ran failed nm
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "integration: needs root (sudo ./tests/run.sh)"
+        count integration 0 1 1
+        return 1
+    fi
+    if [ -z "$(find "$COLL_DIR/tests/integration/targets" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | head -1)" ]; then
+        echo "integration: no targets under tests/integration/targets: nothing to run"
+        return 0
+    fi
+    cleanup_netns
+    # all targets but disabled/unsupported/unstable ones; hidden (setup_*) ones run as
+    # dependencies only. --continue-on-error: one failing target does not stop the rest.
+    at "$logf" integration --allow-root --allow-destructive --continue-on-error --python "$PY_VERSION"
+    rc=$?
+    ran="$(grep -c '^Running .* integration test \(role\|script\)$' "$logf")"
+    failed=0
+    nm="$(failed_of integration "$logf")"
+    if [ -n "$nm" ]; then failed="${nm% *}"; ran="${nm#* }"; fi
+    count integration "$((ran - failed))" "$failed" "$rc" "targets "
+    warn_netns_leftovers
+    return "$rc"
+}
+
+# ------------------------------------------------------------------------ main
+T0=$(date +%s)
+find_python
+ensure_apt_packages
+ensure_venv
+ensure_get_pip_shim
+sync_collection
+mkdir -p "$LOGDIR"
+printf 'run.sh: setup %ss (python %s; collection copied to %s)\n' "$(( $(date +%s) - T0 ))" "$PYBIN" "$COLL_DIR"
+
+RC=0
+for stage in sanity units integration; do
+    want_stage "$stage" || continue
+    log "ansible-test $stage"
+    t=$(date +%s)
+    rc=0
+    case "$stage" in
+        sanity) stage_sanity || rc=$? ;;
+        units) stage_units || rc=$? ;;
+        integration) stage_integration || rc=$? ;;
+    esac
+    if [ "$rc" -ne 0 ]; then
+        RC=1
+        STAGE_FAILED+=("$stage")
+    fi
+    TIMES+=("$stage: $(( $(date +%s) - t ))s")
+done
+
+log "summary"
+printf '%s\n' "${TIMES[@]}"
+[ ${#STAGE_FAILED[@]} -gt 0 ] && echo "failed stages: ${STAGE_FAILED[*]} (logs in $LOGDIR)"
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -gt 0 ] && RC=1
+exit "$RC"
