@@ -64,19 +64,29 @@ ns_exists() { [ -e "/run/netns/$1" ]; }
 # fork when the caller is not a group leader and ip netns exec execs, so $! is the
 # python process. Its stdout/stderr go to $RUN/*.log so that Ansible's command module
 # does not wait for them.
+# Fields of /proc/PID/stat after "(comm)": $1 is the state, $20 the start time.
+proc_stat() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null; }
+
 # A killed process counts as gone once it is a zombie: it was reparented to PID 1,
 # which may take seconds to reap it.
 pid_alive() {
     local st
-    st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+    st=$(proc_stat "$1" | cut -d' ' -f1)
     [ -n "$st" ] && [ "$st" != Z ]
 }
 
+# Pid files hold "PID STARTTIME", so that a recycled PID is never killed.
+pidfile_pid() {  # pidfile_pid FILE: print the PID if that very process still runs
+    local pid start
+    read -r pid start <"$1" 2>/dev/null || return 1
+    [ -n "$pid" ] && pid_alive "$pid" && [ "$(proc_stat "$pid" | cut -d' ' -f20)" = "$start" ] && echo "$pid"
+}
+
 stop_pids() {  # stop_pids PID...: TERM, wait up to 3 s, then KILL
-    local pid alive i
+    local pid alive
     [ $# -gt 0 ] || return 0
     kill -TERM "$@" 2>/dev/null || true
-    for i in $(seq 30); do
+    for _ in $(seq 30); do
         alive=()
         for pid in "$@"; do pid_alive "$pid" && alive+=("$pid"); done
         [ ${#alive[@]} -eq 0 ] && return 0
@@ -86,15 +96,25 @@ stop_pids() {  # stop_pids PID...: TERM, wait up to 3 s, then KILL
 }
 
 stop_pidfiles() {  # processes recorded in $RUN/*.pid
-    local f pids=()
+    local f pid pids=()
     [ -d "$RUN" ] || return 0
     for f in "$RUN"/*.pid; do
         [ -e "$f" ] || continue
-        pids+=($(cat "$f"))
+        pid=$(pidfile_pid "$f") && pids+=("$pid")
         rm -f "$f"
     done
     stop_pids "${pids[@]}"
     rm -f "$RUN"/*.ready
+}
+
+stop_all() {  # pid files, then whatever else still runs in the rig (e.g. vsftpd sessions)
+    local r
+    stop_pidfiles
+    for r in "${ROLES[@]}"; do
+        # shellcheck disable=SC2046
+        ns_exists "$P-$r" && stop_pids $(ip netns pids "$P-$r" 2>/dev/null || true)
+    done
+    return 0
 }
 
 delete_ns() {  # delete_ns NAME: kill whatever still runs in it, then delete it
@@ -243,15 +263,15 @@ start() {
     local name=$1 role=$2
     shift 2
     setsid ip netns exec "$P-$role" "$@" >"$RUN/$name.log" 2>&1 </dev/null &
-    echo $! >"$RUN/$name.pid"
+    echo "$! $(proc_stat $! | cut -d' ' -f20)" >"$RUN/$name.pid"
 }
 
-alive() { [ -e "$RUN/$1.pid" ] && pid_alive "$(cat "$RUN/$1.pid")"; }
+alive() { pidfile_pid "$RUN/$1.pid" >/dev/null; }
 
 wait_for() {  # wait_for NAME SECONDS TEST...: until TEST succeeds; fail if NAME died
-    local name=$1 secs=$2 i
+    local name=$1 secs=$2
     shift 2
-    for i in $(seq $((secs * 10))); do
+    for _ in $(seq $((secs * 10))); do
         "$@" && return 0
         alive "$name" || { cat "$RUN/$name.log" >&2; die "$name exited"; }
         sleep 0.1
@@ -297,7 +317,7 @@ do_ftp() {
         start vsftpd be1 vsftpd "$RUN/vsftpd.conf"
         wait_for vsftpd 10 nsx be1 sh -c "ss -Hltn 'sport = :21' | grep -q ."
     fi
-    alive ftpclient && stop_pids "$(cat "$RUN/ftpclient.pid")"
+    if alive ftpclient; then stop_pids "$(pidfile_pid "$RUN/ftpclient.pid")"; fi
     rm -f "$RUN/ftpclient.ready"
     start ftpclient cli "$PY" "$HERE/nsrig_client.py" --ready "$RUN/ftpclient.ready" \
         --ftp "$VIP4" --ftp "$VIP6"
@@ -313,7 +333,7 @@ do_status() {
     echo "backend: $(cat "$RUN/backend" 2>/dev/null || echo none)"
     for f in "$RUN"/*.pid; do
         [ -e "$f" ] || continue
-        if pid_alive "$(cat "$f")"; then echo "$(basename "$f" .pid): running"; else echo "$(basename "$f" .pid): dead"; fi
+        if pidfile_pid "$f" >/dev/null; then echo "$(basename "$f" .pid): running"; else echo "$(basename "$f" .pid): dead"; fi
     done
 }
 
@@ -328,7 +348,7 @@ case $CMD in
         log "dnat: VIP -> $3"
         ;;
     ftp) do_ftp ;;
-    stop-traffic) stop_pidfiles ;;
+    stop-traffic) stop_all ;;
     down) do_down ;;
     cleanup) do_cleanup ;;
     status) do_status ;;
