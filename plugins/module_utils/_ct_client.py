@@ -283,37 +283,45 @@ class ConntrackClient:
              on_reset=None, zero=False):
         """Dump ``table`` with the kernel part of ``cfilter``.
 
-        on_values(decoder, vals, family, buf, off, mlen) gets the canonical tuple of each
-        message (no dict built, no predicate applied); on_entry(entry) gets each entry dict
-        that passes the rest of the filter.  Exactly one of them is used.
+        Each entry that passes the whole filter goes to on_values(decoder, vals, family)
+        as its canonical value tuple (no dict built), or to on_entry(entry) as a dict.
         """
         subsys, msg = _TABLE_MSG[table]
         if zero:
             msg = C.IPCTNL_MSG_CT_GET_CTRZERO
         pushed = cfilter is not None and table == 'conntrack'
         families = cfilter.families if pushed else [C.AF_UNSPEC]
-        if cfilter is None:
-            pred = None
-        elif pushed:
-            pred = cfilter.residual()
-        else:
-            # expect/dying/unconfirmed dumps take no kernel filter: match everything here
-            pred = cfilter.matches
         dec = self.decoder()
         if table == 'expect':
+            pred = cfilter.matches if cfilter is not None else None
+
             def handle(buf, off, mlen, _mtype):
                 entry = decode_expect(dec, buf, off + 20, off + mlen, buf[off + 16])
                 if pred is None or pred(expect_view(entry)):
                     on_entry(entry)
-        elif on_values is not None:
-            def handle(buf, off, mlen, _mtype):
-                on_values(dec, dec.values(buf, off + 20, off + mlen), buf[off + 16], buf, off,
-                          mlen)
         else:
-            def handle(buf, off, mlen, _mtype):
-                entry = dec.entry(dec.values(buf, off + 20, off + mlen), buf[off + 16])
-                if pred is None or pred(entry):
-                    on_entry(entry)
+            if cfilter is None:
+                pred = None
+            elif pushed:
+                pred = cfilter.residual_values()
+            else:
+                # dying/unconfirmed dumps take no kernel filter: match everything here
+                pred = cfilter.matches_values
+            values = dec.values
+            if on_values is not None:
+                def handle(buf, off, mlen, _mtype):
+                    fam = buf[off + 16]
+                    vals = values(buf, off + 20, off + mlen)
+                    if pred is None or pred(vals, fam):
+                        on_values(dec, vals, fam)
+            else:
+                make = dec.entry
+
+                def handle(buf, off, mlen, _mtype):
+                    fam = buf[off + 16]
+                    vals = values(buf, off + 20, off + mlen)
+                    if pred is None or pred(vals, fam):
+                        on_entry(make(vals, fam))
 
         for family in families:
             payload = cfilter.kernel_attrs(family) if pushed else b''
@@ -323,8 +331,12 @@ class ConntrackClient:
     def count(self, cfilter=None, table='conntrack'):
         """Number of matching entries; builds no dict when the kernel filters everything."""
         sink = CountSink()
-        if cfilter is not None and (table != 'conntrack' or cfilter.residual() is not None):
-            self.walk(cfilter, table, on_entry=lambda _e: _inc(sink), on_reset=sink.reset)
+        if cfilter is not None and (table != 'conntrack' or not cfilter.kernel_complete):
+            if table == 'expect':
+                self.walk(cfilter, table, on_entry=lambda _e: _inc(sink), on_reset=sink.reset)
+            else:
+                self.walk(cfilter, table, on_values=lambda _d, _v, _f: _inc(sink),
+                          on_reset=sink.reset)
             return sink.count
         subsys, msg = _TABLE_MSG[table]
 

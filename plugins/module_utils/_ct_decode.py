@@ -135,6 +135,24 @@ def _walk(buf, start, end):
     return heads, leaves
 
 
+def nat_src(v):
+    """Source NAT, derived from the tuples as `conntrack` does: orig src != reply dst."""
+    return v[0] != v[10] or v[3] != v[13]
+
+
+def nat_dst(v):
+    """Destination NAT: orig dst != reply src (or the ports differ)."""
+    return v[1] != v[9] or v[4] != v[12]
+
+
+def ctstate_of(status):
+    if status & C.IPS_EXPECTED:
+        return 'RELATED'
+    if status & C.IPS_SEEN_REPLY:
+        return 'ESTABLISHED'
+    return 'NEW'
+
+
 class _Layout:
     """A compiled message layout: verify headers, extract values in slot order."""
 
@@ -262,12 +280,7 @@ class Decoder:
             pstate = states[pstate] if pstate < len(states) else str(pstate)
         else:
             pstate = None
-        if status & C.IPS_EXPECTED:
-            ctstate = 'RELATED'
-        elif status & C.IPS_SEEN_REPLY:
-            ctstate = 'ESTABLISHED'
-        else:
-            ctstate = 'NEW'
+        ctstate = ctstate_of(status)
         helper = v[31]
         if helper is not None:
             helper = helper.split(b'\0', 1)[0].decode('ascii', 'replace')
@@ -286,8 +299,7 @@ class Decoder:
             'zone': v[23] or 0,
             'use': v[21],
             'labels': self.labels(v[32]),
-            'nat': {'src': orig['src'] != reply['dst'] or orig.get('sport') != reply.get('dport'),
-                    'dst': orig['dst'] != reply['src'] or orig.get('dport') != reply.get('sport')},
+            'nat': {'src': nat_src(v), 'dst': nat_dst(v)},
             'counters': None if v[25] is None else {
                 'orig': {'packets': v[25], 'bytes': v[26]},
                 'reply': {'packets': v[27], 'bytes': v[28]}},
@@ -303,6 +315,62 @@ class Decoder:
 
     def decode(self, buf, start, end, family):
         return self.entry(self.values(buf, start, end), family)
+
+
+def _pack(addr):
+    if not isinstance(addr, str):
+        return None
+    try:
+        return socket.inet_pton(socket.AF_INET6 if ':' in addr else socket.AF_INET, addr)
+    except OSError:
+        return None
+
+
+def _tuple_values(tup, proto):
+    """(src, dst, sport, dport, itype, icode, iid, zone) slots of a tuple dict."""
+    if not isinstance(tup, dict):
+        tup = {}
+    if proto == C.GRE_PROTO:
+        sport, dport = tup.get('src_key'), tup.get('dst_key')
+    else:
+        sport, dport = tup.get('sport'), tup.get('dport')
+    return (_pack(tup.get('src')), _pack(tup.get('dst')), proto, sport, dport,
+            tup.get('icmp_type'), tup.get('icmp_code'), tup.get('icmp_id'))
+
+
+def entry_values(entry, label_map=None):
+    """(canonical values, family number) of an entry dict: the inverse of Decoder.entry.
+
+    Lets one set of predicates (over value tuples) serve dumps and entry lists alike.
+    """
+    proto = entry.get('proto_num')
+    if proto is None:
+        proto = C.PROTO_NUMBERS.get(entry.get('proto'))
+    zone = entry.get('zone') or 0
+    status = 0
+    for name in entry.get('status') or ():
+        bit = C.STATUS_BITS.get(name)
+        if bit is not None:
+            status |= 1 << bit
+    states = C.PROTO_STATES.get(proto)
+    pstate = entry.get('proto_state')
+    pnum = states.index(pstate) if states and pstate in states else None
+    labels = None
+    if entry.get('labels'):
+        names = {n: b for b, n in (label_map or {}).items()}
+        bits = 0
+        for lab in entry['labels']:
+            bit = lab if isinstance(lab, int) else names.get(lab)
+            if bit is not None and 0 <= bit < 128:
+                bits |= 1 << bit
+        labels = bits.to_bytes(16, 'little')
+    helper = entry.get('helper')
+    vals = (_tuple_values(entry.get('orig'), proto) + (entry.get('orig_zone', zone),)
+            + _tuple_values(entry.get('reply'), proto) + (entry.get('reply_zone', zone),)
+            + (status, entry.get('timeout'), entry.get('mark') or 0, entry.get('use'),
+               entry.get('id'), zone, pnum, None, None, None, None, None, None,
+               helper.encode() if isinstance(helper, str) else None, labels))
+    return vals, C.FAMILY_NUMBERS.get(entry.get('family'), C.AF_UNSPEC)
 
 
 def iter_messages(buf, length):

@@ -18,6 +18,8 @@ import socket
 
 from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
 from ansible_collections.netfilter.conntrack.plugins.module_utils import _ct_encode as E
+from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_decode import (
+    SLOT, ctstate_of, entry_values, nat_dst, nat_src)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
 from ansible_collections.netfilter.conntrack.plugins.module_utils._labels import MAX_LABEL_BIT
 
@@ -122,39 +124,45 @@ def _choice(option, values, allowed, upper=True):
 
 
 class _AddrMatch:
-    """Fast membership of an address string in a set of networks (same family)."""
+    """Membership of a packed address (4 or 16 bytes) in a set of networks."""
 
     def __init__(self, nets):
         self.nets = nets
-        self.exact = frozenset(str(n.network_address) for n in nets
+        self.exact = frozenset(n.network_address.packed for n in nets
                                if n.prefixlen == n.max_prefixlen)
-        self.ranges = [(n.version, int(n.network_address), int(n.netmask))
+        self.ranges = [(len(n.network_address.packed), int(n.network_address), int(n.netmask))
                        for n in nets if n.prefixlen != n.max_prefixlen]
-        self._cache = {}
 
-    def __call__(self, addr):
-        if addr is None:
+    def __call__(self, raw):
+        if raw is None:
             return False
-        if addr in self.exact:
+        if raw in self.exact:
             return True
-        if not self.ranges:
-            return False
-        hit = self._cache.get(addr)
-        if hit is None:
-            six = ':' in addr
-            num = int.from_bytes(socket.inet_pton(socket.AF_INET6 if six else socket.AF_INET,
-                                                  addr), 'big')
-            ver = 6 if six else 4
-            hit = any(v == ver and num & m == n for v, n, m in self.ranges)
-            if len(self._cache) > 100000:
-                self._cache.clear()
-            self._cache[addr] = hit
-        return hit
+        if self.ranges:
+            num = int.from_bytes(raw, 'big')
+            size = len(raw)
+            for rsize, net, mask in self.ranges:
+                if rsize == size and num & mask == net:
+                    return True
+        return False
 
 
-def _get(entry, side, key):
-    tup = entry.get(side) or {}
-    return tup.get(key)
+# Predicates take (v, fam): v the canonical value tuple of _ct_decode, fam the family
+# number.  Dumps hand them the decoder's tuples; entry dicts go through entry_values().
+_PROTO = SLOT['o_proto']
+_SIDE = {'orig': 0, 'reply': 9}
+_FIELD = {'src': 0, 'dst': 1, 'sport': 3, 'dport': 4, 'icmp_type': 5, 'icmp_code': 6,
+          'icmp_id': 7, 'zone': 8}
+_STATUS, _MARK, _ZONE, _PSTATE = SLOT['status'], SLOT['mark'], SLOT['zone'], SLOT['pstate']
+_HELPER, _LABELS = SLOT['helper'], SLOT['labels']
+
+
+def _slot(side, field):
+    return _SIDE[side] + _FIELD[field]
+
+
+def _helper_name(raw):
+    return raw.split(b'\0', 1)[0].decode('ascii', 'replace') if raw is not None else None
 
 
 class CompiledFilter:
@@ -221,14 +229,14 @@ class CompiledFilter:
             self.families = [C.AF_UNSPEC]
         else:
             self.families = [C.FAMILY_NUMBERS[fam]]
-            self._check(lambda e, f=fam: e.get('family') == f, kernel=True)
+            self._check(lambda v, fa, f=C.FAMILY_NUMBERS[fam]: fa == f, kernel=True)
 
         protos = None
         if 'proto' in p:
             protos = sorted({parse_proto('proto', v) for v in _as_list('proto', p['proto'])})
             single = len(protos) == 1
             pset = frozenset(protos)
-            self._check(lambda e: e.get('proto_num') in pset, kernel=single)
+            self._check(lambda v, fa: v[_PROTO] in pset, kernel=single)
             if single:
                 self.orig['proto'] = protos[0]
                 self.orig_flags |= C.FILTER_PROTO_NUM
@@ -245,7 +253,8 @@ class CompiledFilter:
                           'not %s' % C.PROTO_NAMES.get(one_proto, one_proto))
                 ports = frozenset(parse_int(key, v, 1, 65535) for v in _as_list(key, p[key]))
                 kernel = one_proto is not None and len(ports) == 1
-                self._check(lambda e, s=side, f=field, ps=ports: _get(e, s, f) in ps, kernel)
+                self._check(lambda v, fa, i=_slot(side, field), ps=ports: v[_PROTO] in C.PORT_PROTOS
+                            and v[i] in ps, kernel)
                 if kernel:
                     self._push(side, field, next(iter(ports)),
                                C.FILTER_PROTO_SRC_PORT if field == 'sport'
@@ -258,7 +267,8 @@ class CompiledFilter:
                           % C.PROTO_NAMES.get(one_proto, one_proto))
                 val = parse_int(key, p[key], 0, lim)
                 kernel = one_proto is not None
-                self._check(lambda e, k=key, v=val: _get(e, 'orig', k) == v, kernel)
+                self._check(lambda v, fa, i=_slot('orig', key), x=val: v[_PROTO] in C.ICMP_PROTOS
+                            and v[i] == x, kernel)
                 if kernel:
                     six = one_proto == 58
                     flag = {'icmp_type': C.FILTER_ICMPV6_TYPE if six else C.FILTER_ICMP_TYPE,
@@ -268,54 +278,56 @@ class CompiledFilter:
 
         if 'proto_state' in p:
             states = frozenset(_choice('proto_state', p['proto_state'], ALL_PROTO_STATES))
-            self._check(lambda e: e.get('proto_state') in states)
+            allowed = frozenset((proto, num) for proto, names in C.PROTO_STATES.items()
+                                for num, name in enumerate(names) if name in states)
+            self._check(lambda v, fa: (v[_PROTO], v[_PSTATE]) in allowed)
         if 'ctstate' in p:
             cts = frozenset(_choice('ctstate', p['ctstate'], frozenset(C.CTSTATES)))
-            self._check(lambda e: e.get('ctstate') in cts)
+            self._check(lambda v, fa: ctstate_of(v[_STATUS] or 0) in cts)
         if 'status' in p:
             flags = _choice('status', p['status'], frozenset(C.STATUS_BITS))
             self.status = E.status_bits(flags)
-            need = frozenset(flags)
-            self._check(lambda e: need.issubset(e.get('status') or ()), kernel=True)
+            need = self.status
+            self._check(lambda v, fa: (v[_STATUS] or 0) & need == need, kernel=True)
         if 'mark' in p:
             val, mask = parse_mark('mark', p['mark'])
             self.mark = (val, mask)
-            self._check(lambda e: (e.get('mark') or 0) & mask == val, kernel=True)
+            self._check(lambda v, fa: (v[_MARK] or 0) & mask == val, kernel=True)
         if 'zone' in p:
             self.zone = parse_int('zone', p['zone'], 0, 65535)
-            self._check(lambda e, z=self.zone: (e.get('zone') or 0) == z, kernel=True)
+            self._check(lambda v, fa, z=self.zone: (v[_ZONE] or 0) == z, kernel=True)
         for key in ('orig_zone', 'reply_zone'):
             if key in p:
                 z = parse_int(key, p[key], 0, 65535)
-                self._check(lambda e, k=key, z=z: e.get(k, e.get('zone') or 0) == z)
+                self._check(lambda v, fa, i=_slot(key.split('_')[0], 'zone'), z=z:
+                            ((v[_ZONE] or 0) if v[i] is None else v[i]) == z)
         if 'labels' in p:
             bits = parse_labels('labels', p['labels'], self.label_map)
-            want = [(b, self.label_map.get(b, b)) for b in bits]
-            self._check(lambda e: all(b in (e.get('labels') or ()) or n in (e.get('labels') or ())
-                                      for b, n in want))
+            want = sum(1 << b for b in bits)
+            self._check(lambda v, fa: v[_LABELS] is not None
+                        and int.from_bytes(v[_LABELS], 'little') & want == want)
         if 'nat' in p:
             kind = _choice('nat', p['nat'], frozenset(('src', 'dst', 'any')), upper=False)
             if len(kind) != 1:
                 _fail('nat', p['nat'], 'expected one of src, dst, any')
             kind = kind[0]
             if kind == 'any':
-                self._check(lambda e: _nat(e, 'src') or _nat(e, 'dst'))
+                self._check(lambda v, fa: nat_src(v) or nat_dst(v))
             else:
-                self._check(lambda e, k=kind: _nat(e, k))
+                self._check(lambda v, fa, n=nat_src if kind == 'src' else nat_dst: n(v))
         for key, kind, side, field in (('src_nat', 'src', 'reply', 'dst'),
                                        ('dst_nat', 'dst', 'reply', 'src')):
             if key in nets:
                 match = _AddrMatch(nets[key])
-                self._check(lambda e, k=kind, s=side, f=field, m=match: _nat(e, k)
-                            and m(_get(e, s, f)))
+                nat = nat_src if kind == 'src' else nat_dst
+                self._check(lambda v, fa, n=nat, i=_slot(side, field), m=match: n(v) and m(v[i]))
                 self._push_addr(side, field, nets[key])
         if 'any_nat' in nets:
             m = _AddrMatch(nets['any_nat'])
-            self._check(lambda e: (_nat(e, 'src') and m(_get(e, 'reply', 'dst')))
-                        or (_nat(e, 'dst') and m(_get(e, 'reply', 'src'))))
+            self._check(lambda v, fa: (nat_src(v) and m(v[10])) or (nat_dst(v) and m(v[9])))
         if 'helper' in p:
             helpers = frozenset(str(h) for h in _as_list('helper', p['helper']))
-            self._check(lambda e: e.get('helper') in helpers)
+            self._check(lambda v, fa: _helper_name(v[_HELPER]) in helpers)
         if 'exclude' in p:
             ex = p['exclude']
             if isinstance(ex, dict):
@@ -328,7 +340,7 @@ class CompiledFilter:
                 except ConntrackError as exc:
                     raise ConntrackError('exclude: %s' % exc.msg, option='exclude')
             excl = self.excludes
-            self._check(lambda e: not any(x.matches(e) for x in excl))
+            self._check(lambda v, fa: not any(x.matches_values(v, fa) for x in excl))
 
         if fam == 'any' and (self.orig_flags or self.reply_flags):
             # CTA_FILTER is refused on AF_UNSPEC dumps: one dump per family.
@@ -339,7 +351,7 @@ class CompiledFilter:
         side = 'orig' if side == 'orig' else 'reply'
         match = _AddrMatch(net_list)
         pushed = self._push_addr(side, field, net_list)
-        self._check(lambda e: match(_get(e, side, field)), kernel=pushed)
+        self._check(lambda v, fa, i=_slot(side, field): match(v[i]), kernel=pushed)
 
     def _push_addr(self, side, field, net_list):
         """Push one exact address into the kernel tuple filter, if the slot is free."""
@@ -371,26 +383,40 @@ class CompiledFilter:
     def kernel_complete(self):
         return not self.residual_checks
 
-    def matches(self, entry):
+    def matches_values(self, v, fam):
         for _kernel, fn in self.checks:
-            if not fn(entry):
+            if not fn(v, fam):
                 return False
         return True
 
-    def residual(self):
-        """Predicate for what the kernel did not filter, or None when it did it all."""
+    def matches(self, entry):
+        """Whether an entry dict matches every condition (no kernel involved)."""
+        if not isinstance(entry, dict):
+            return False
+        vals, fam = entry_values(entry, self.label_map)
+        return self.matches_values(vals, fam)
+
+    def residual_values(self):
+        """Predicate (v, fam) for what the kernel did not filter, or None when it did it all."""
         fns = self.residual_checks
         if not fns:
             return None
         if len(fns) == 1:
             return fns[0]
 
-        def pred(entry):
+        def pred(v, fam):
             for fn in fns:
-                if not fn(entry):
+                if not fn(v, fam):
                     return False
             return True
         return pred
+
+    def residual(self):
+        """The same over entry dicts."""
+        pred = self.residual_values()
+        if pred is None:
+            return None
+        return lambda entry: pred(*entry_values(entry, self.label_map))
 
     def kernel_attrs(self, family):
         """Dump/flush request attributes for one nfgenmsg family."""
@@ -437,14 +463,6 @@ class CompiledFilter:
         if self.zone is not None:
             out.append('zone')
         return out
-
-
-def _nat(entry, kind):
-    """NAT derived from the tuples, as `conntrack` does (not from status bits)."""
-    orig, reply = entry.get('orig') or {}, entry.get('reply') or {}
-    if kind == 'src':
-        return orig.get('src') != reply.get('dst') or orig.get('sport') != reply.get('dport')
-    return orig.get('dst') != reply.get('src') or orig.get('dport') != reply.get('sport')
 
 
 def compile_filter(params, label_map=None):
