@@ -19,7 +19,7 @@
 # Environment knobs:
 #   PYTHON=/path/to/python3.11   interpreter for .venv (default: python3.11 on PATH)
 #   NCT_SKIP_APT=1               never call apt-get
-#   NCT_NETNS_MIN_AGE=300        age (s) above which a leftover nct* namespace is removed
+#   NCT_NETNS_MIN_AGE=300        age (s) above which a leftover nct-* namespace is removed
 #   NCT_VERBOSE=1                pass -v to ansible-test
 set -uo pipefail
 
@@ -37,9 +37,11 @@ COLL_DIR="$WORK/ansible_collections/$COLL_NS/$COLL_NAME"
 LOGDIR="$WORK/logs"
 VENV="$ROOT/.venv"
 PY_VERSION=3.11
-# Test network namespaces: every integration target names its namespaces with this
-# prefix (e.g. nct-info-1), so that leftovers of crashed runs can be found and removed.
-NETNS_PREFIX=nct
+# Test network namespaces: every integration target names its namespaces "nct" followed
+# by "-", "_", "." or a digit (setup_conntrack's rig: nct-cli, nct-rtr ...; a target's own:
+# nct_info-cli, nct-flush-1 ...), so that leftovers of crashed runs can be found and
+# removed. Other names (including ncte-..., a developer's own) are never touched.
+is_test_netns() { [[ $1 =~ ^nct[-_.0-9] ]]; }
 APT_PACKAGES=(conntrack nftables iproute2 socat ncat vsftpd lftp procps shellcheck)
 
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore PYTHONDONTWRITEBYTECODE=1
@@ -204,7 +206,7 @@ sync_collection() {
 }
 
 # --------------------------------------------------------- namespace leftovers
-# Remove network namespaces named ${NETNS_PREFIX}* left by crashed runs, and the
+# Remove the test network namespaces (is_test_netns) left by crashed runs, and the
 # processes still inside them (socat, vsftpd ...). Namespaces younger than
 # NCT_NETNS_MIN_AGE seconds are left alone: they may belong to a run in progress.
 cleanup_netns() {
@@ -212,7 +214,7 @@ cleanup_netns() {
     local min_age="${NCT_NETNS_MIN_AGE:-300}" now ns created pids
     now="$(date +%s)"
     for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
-        case "$ns" in "$NETNS_PREFIX"*) ;; *) continue ;; esac
+        is_test_netns "$ns" || continue
         created="$(stat -c %Y "/run/netns/$ns" 2>/dev/null || echo 0)"
         [ $((now - created)) -ge "$min_age" ] || continue
         pids="$(ip netns pids "$ns" 2>/dev/null | tr '\n' ' ')"
@@ -227,7 +229,7 @@ warn_netns_leftovers() {
     # (or a concurrent run); the next run removes it once it is old enough.
     local ns
     for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
-        case "$ns" in "$NETNS_PREFIX"*) echo "run.sh: warning: network namespace $ns still exists after the integration run (missing teardown?)" ;; esac
+        is_test_netns "$ns" && echo "run.sh: warning: network namespace $ns still exists after the integration run (missing teardown?)"
     done
 }
 
