@@ -9,6 +9,7 @@
 #   nsrig.sh down PREFIX          stop processes, delete the 4 namespaces and /run/nsrig/PREFIX
 #   nsrig.sh cleanup PREFIX       down + delete EVERY namespace whose name starts with PREFIX
 #   nsrig.sh status PREFIX        namespaces, processes, DNAT backend
+#   nsrig.sh facts PREFIX         names, addresses and ports as JSON (for the Ansible role)
 #
 # Topology (all addresses are documentation ranges):
 #   PREFIX-cli eth0 198.51.100.2/24 2001:db8:51::2/64
@@ -44,7 +45,7 @@ die() { echo "nsrig: $*" >&2; exit 1; }
 log() { echo "nsrig: $*" >&2; }
 
 usage() {
-    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -53,6 +54,10 @@ CMD=$1 P=$2
 # The prefix becomes part of namespace and directory names: keep it tame.
 [[ $P =~ ^[A-Za-z0-9][A-Za-z0-9_.]{0,30}$ ]] || die "bad PREFIX '$P' (letters, digits, _ and ., at most 31)"
 RUN=$RUN_BASE/$P
+case $CMD in status | facts) ;; *)
+    [ "$(id -u)" = 0 ] || die "needs root (network namespaces, nftables)"
+    { command -v ip && command -v nft; } >/dev/null || die "needs ip (iproute2) and nft (nftables)"
+esac
 CLI=$P-cli RTR=$P-rtr BE1=$P-be1 BE2=$P-be2
 ROLES=(cli rtr be1 be2)
 
@@ -302,7 +307,7 @@ do_traffic() {
         --ping "$VIP4" --ping "$VIP6" --ping "$RTR_CLI4" --ping "$RTR_CLI6" \
         --ping "$BE1_4" --ping "$BE1_6"
     wait_for "client-$n" 30 test -e "$RUN/client-$n.ready"
-    log "traffic: batch client-$n up (backend $(cat "$RUN/backend" 2>/dev/null || echo '?'))"
+    log "traffic: batch client-$n ready (backend $(cat "$RUN/backend" 2>/dev/null || echo '?'))"
     cat "$RUN/client-$n.log" >&2
 }
 
@@ -323,6 +328,22 @@ do_ftp() {
         --ftp "$VIP4" --ftp "$VIP6"
     wait_for ftpclient 30 test -e "$RUN/ftpclient.ready"
     cat "$RUN/ftpclient.log" >&2
+}
+
+do_facts() {  # one JSON object; keys become rig_<key> facts in the role
+    cat <<EOF
+{"prefix": "$P", "run_dir": "$RUN", "script": "$HERE/nsrig.sh",
+ "ns_cli": "$CLI", "ns_rtr": "$RTR", "ns_be1": "$BE1", "ns_be2": "$BE2",
+ "cli4": "$CLI4", "cli6": "$CLI6", "rtr_cli4": "$RTR_CLI4", "rtr_cli6": "$RTR_CLI6",
+ "vip4": "$VIP4", "vip6": "$VIP6", "snat4": "$RTR_BE4", "snat6": "$RTR_BE6",
+ "rtr_be4": "$RTR_BE4", "rtr_be6": "$RTR_BE6",
+ "be1_4": "$BE1_4", "be1_6": "$BE1_6", "be2_4": "$BE2_4", "be2_6": "$BE2_6",
+ "net_cli4": "198.51.100.0/24", "net_cli6": "2001:db8:51::/64",
+ "net_be4": "203.0.113.0/24", "net_be6": "2001:db8:113::/64",
+ "tcp_port": $TCP_PORT, "udp_port": $UDP_PORT, "direct_port": $DIRECT_PORT,
+ "dead_port": $DEAD_PORT, "ftp_port": 21, "direct_mark": 42, "direct_label": 1,
+ "tcp_connections": $NSRIG_TCP}
+EOF
 }
 
 do_status() {
@@ -352,5 +373,6 @@ case $CMD in
     down) do_down ;;
     cleanup) do_cleanup ;;
     status) do_status ;;
+    facts) do_facts ;;
     *) usage ;;
 esac
