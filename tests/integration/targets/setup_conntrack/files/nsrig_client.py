@@ -17,6 +17,7 @@ Every answer is logged as "<kind> <addr> <port> <local port> -> <answer>"; any
 failure exits 1 before --ready is written, so the caller can tell.
 """
 import argparse
+import resource
 import ftplib
 import os
 import select
@@ -35,6 +36,13 @@ def fam(addr):
 
 def log(*a):
     print(*a, flush=True)
+
+
+def readable(sock, timeout):
+    # poll, not select: with thousands of held connections fds exceed FD_SETSIZE
+    p = select.poll()
+    p.register(sock, select.POLLIN)
+    return bool(p.poll(max(0.0, timeout) * 1000))
 
 
 def tcp_hold(addr, port, count, held):
@@ -56,8 +64,7 @@ def udp_exchange(socks, rounds):
         for s, addr, port in socks:
             for _attempt in range(3):
                 s.sendto(b"ping %d\n" % rnd, (addr, port))
-                r, _, _ = select.select([s], [], [], TIMEOUT / 3)
-                if r:
+                if readable(s, TIMEOUT / 3):
                     data, _ = s.recvfrom(100)
                     log("udp", addr, port, s.getsockname()[1], "->", data.decode().strip())
                     break
@@ -86,8 +93,7 @@ def ping(addr, ident, count=2):
         s.sendto(hdr, (addr, 0))
         deadline = time.time() + TIMEOUT
         while True:
-            r, _, _ = select.select([s], [], [], max(0, deadline - time.time()))
-            if not r:
+            if not readable(s, deadline - time.time()):
                 raise RuntimeError("no echo reply from %s" % addr)
             data = s.recv(1500)
             if not v6:
@@ -121,6 +127,9 @@ def main():
     ap.add_argument("--ready", required=True)
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # thousands of held connections (NSRIG_TCP=5000 for a benchmark) need fds
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
     held = []
     try:

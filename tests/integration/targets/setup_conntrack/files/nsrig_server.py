@@ -9,6 +9,7 @@ Sockets are bound to [::] with IPV6_V6ONLY=0, so one socket serves IPv4 and IPv6
 Only the standard library is used.
 """
 import argparse
+import resource
 import selectors
 import signal
 import socket
@@ -24,6 +25,9 @@ def main():
     prefix = args.name.encode() + b" "
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # thousands of held connections (NSRIG_TCP=5000 for a benchmark) need fds
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     sel = selectors.DefaultSelector()
 
     def bind(kind, port):
