@@ -56,5 +56,8 @@ FILTER_OPTION_NAMES = tuple(filter_spec())
 
 
 def filter_params(params):
-    """The filter options a module was given (None = not given)."""
-    return {k: params.get(k) for k in FILTER_OPTION_NAMES if params.get(k) is not None}
+    """The filter options a module was given (None, and family "any", = not given)."""
+    out = {k: params.get(k) for k in FILTER_OPTION_NAMES if params.get(k) is not None}
+    if out.get('family') == 'any':
+        del out['family']
+    return out

@@ -197,3 +197,30 @@ def key_attrs(family, proto, orig, zone=None, ct_id=None):
     if ct_id is not None:
         parts.append(be32(C.CTA_ID, ct_id))
     return b''.join(parts)
+
+
+def key_from_values(family, v):
+    """Delete/get attributes for a decoded value tuple (see _ct_decode.SLOTS): the
+    original tuple, zone and id, straight from the dump's raw values."""
+    v6 = family == C.AF_INET6
+    parts = [nest(C.CTA_TUPLE_IP, nla(C.CTA_IP_V6_SRC if v6 else C.CTA_IP_V4_SRC, v[0]),
+                  nla(C.CTA_IP_V6_DST if v6 else C.CTA_IP_V4_DST, v[1]))]
+    proto = v[2]
+    pp = [u8(C.CTA_PROTO_NUM, proto)]
+    if proto in C.ICMP_PROTOS:
+        six = proto == 58
+        pp.append(u8(C.CTA_PROTO_ICMPV6_TYPE if six else C.CTA_PROTO_ICMP_TYPE, v[5] or 0))
+        pp.append(u8(C.CTA_PROTO_ICMPV6_CODE if six else C.CTA_PROTO_ICMP_CODE, v[6] or 0))
+        pp.append(be16(C.CTA_PROTO_ICMPV6_ID if six else C.CTA_PROTO_ICMP_ID, v[7] or 0))
+    elif v[3] is not None:
+        pp.append(be16(C.CTA_PROTO_SRC_PORT, v[3]))
+        pp.append(be16(C.CTA_PROTO_DST_PORT, v[4]))
+    parts.append(nest(C.CTA_TUPLE_PROTO, *pp))
+    if v[8] is not None:
+        parts.append(be16(C.CTA_TUPLE_ZONE, v[8]))
+    out = [nest(C.CTA_TUPLE_ORIG, *parts)]
+    if v[23]:
+        out.append(be16(C.CTA_ZONE, v[23]))
+    if v[22] is not None:
+        out.append(be32(C.CTA_ID, v[22]))
+    return b''.join(out)

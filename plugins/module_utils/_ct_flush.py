@@ -1,0 +1,160 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) netfilter.conntrack contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Private to the netfilter.conntrack collection: not a public API.
+"""conntrack_flush's logic: choose the fastest safe path, count, guard, delete.
+
+Paths (reported as ``method``):
+  kernel_flush_all       -F: one IPCTNL_MSG_CT_DELETE without attributes.
+  kernel_filtered_flush  the kernel can express the whole filter: a filtered dump counts
+                         the matches (and decodes only return_entries of them), then one
+                         IPCTNL_MSG_CT_DELETE carrying the same filter deletes them.
+  dump_delete            a kernel-prefiltered dump, the rest of the filter applied here,
+                         then deletes by original tuple + zone + id, BATCH per sendmsg.
+                         The id makes each delete race-safe: an entry re-created with the
+                         same tuple in the meantime is not touched.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+
+from ansible_collections.netfilter.conntrack.plugins.module_utils import _ct_encode as E
+from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import compile_filter
+from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import (
+    ConntrackError, errno_message)
+
+# Flushes that honour CTA_FILTER / CTA_STATUS / CTA_ZONE: older kernels would ignore some
+# of these attributes and flush more than asked, so they get dump_delete instead.
+KERNEL_FLUSH_MIN = (6, 12)
+METHODS = ('auto', 'kernel', 'dump')
+
+
+def kernel_release():
+    try:
+        parts = os.uname().release.split('-')[0].split('.')
+        return int(parts[0]), int(parts[1])
+    except (ValueError, IndexError):
+        return (0, 0)
+
+
+class _Collect:
+    """Counts matches, decodes only the first ``keep``, optionally records delete keys."""
+
+    def __init__(self, keep, keys):
+        self.keep = keep
+        self.want_keys = keys
+        self.reset()
+
+    def reset(self):
+        self.count = 0
+        self.entries = []
+        self.keys = []
+
+    def __call__(self, dec, vals, fam):
+        self.count += 1
+        if len(self.entries) < self.keep:
+            self.entries.append(dec.entry(vals, fam))
+        if self.want_keys:
+            self.keys.append((fam, E.key_from_values(fam, vals)))
+
+
+def flush(client, filters, params, check_mode=False):
+    """The conntrack_flush result; deletes nothing in check mode."""
+    table = params.get('table') or 'conntrack'
+    all_ = bool(params.get('all'))
+    max_delete = params.get('max_delete')
+    keep = params.get('return_entries')
+    keep = 10 if keep is None else keep
+    method = params.get('method') or 'auto'
+    if keep < 0:
+        raise ConntrackError('return_entries: invalid value %r: must be 0 or more' % keep,
+                             option='return_entries')
+    if max_delete is not None and max_delete < 0:
+        raise ConntrackError('max_delete: invalid value %r: must be 0 or more' % max_delete,
+                             option='max_delete')
+    if method not in METHODS:
+        raise ConntrackError('method: invalid value %r: expected one of %s'
+                             % (method, ', '.join(METHODS)), option='method')
+    if all_ and filters:
+        raise ConntrackError('all: true flushes the whole table and cannot be combined with '
+                             'filters (%s); remove one or the other'
+                             % ', '.join(sorted(filters)), option='all')
+    if not all_ and not filters:
+        raise ConntrackError('no filter given: refusing to flush the whole %s table; give '
+                             'filters, or all: true to flush everything' % table, option='all')
+    if table not in ('conntrack', 'expect'):
+        raise ConntrackError('table: invalid value %r: only conntrack and expect can be '
+                             'flushed' % table, option='table')
+    cfilter = None if all_ else compile_filter(filters, client.label_map)
+
+    if table == 'expect':
+        return _flush_expect(client, cfilter, max_delete, keep, check_mode)
+
+    kernel_ok = kernel_release() >= KERNEL_FLUSH_MIN if method == 'auto' else method == 'kernel'
+    if all_:
+        path = 'kernel_flush_all'
+    elif cfilter.kernel_complete and kernel_ok:
+        path = 'kernel_filtered_flush'
+    else:
+        path = 'dump_delete'
+    collect = _Collect(keep, keys=path == 'dump_delete')
+    client.walk(cfilter, on_values=collect, on_reset=collect.reset)
+    result = {'changed': False, 'matched': collect.count, 'deleted': 0, 'vanished': 0,
+              'entries': collect.entries, 'method': path,
+              'kernel_filter': cfilter.describe_kernel() if cfilter else ['all']}
+    _guard(collect.count, max_delete)
+    if collect.count == 0:
+        return result
+    result['changed'] = True
+    if check_mode:
+        return result
+    if path == 'dump_delete':
+        result['deleted'], result['vanished'] = _tally(client.delete_raw(collect.keys))
+    else:
+        client.flush(cfilter)
+        result['deleted'] = collect.count
+    return result
+
+
+def _guard(matched, max_delete):
+    if max_delete is not None and matched > max_delete:
+        raise ConntrackError('max_delete: %d entries match, more than max_delete=%d: nothing '
+                             'was deleted' % (matched, max_delete), option='max_delete')
+
+
+def _tally(results):
+    """(deleted, vanished) of a batch; any other kernel error is raised."""
+    deleted = vanished = 0
+    for res in results:
+        if res == 0:
+            deleted += 1
+        elif res == errno.ENOENT:
+            vanished += 1  # expired or deleted by someone else meanwhile: not an error
+        else:
+            raise ConntrackError('deleted %d entries, then: %s'
+                                 % (deleted, errno_message(res, 'deleting an entry')),
+                                 errno_num=res)
+    return deleted, vanished
+
+
+def _flush_expect(client, cfilter, max_delete, keep, check_mode):
+    sink = client.entries(cfilter, table='expect', limit=None)
+    result = {'changed': False, 'matched': sink.count, 'deleted': 0, 'vanished': 0,
+              'entries': sink.entries[:keep], 'method': 'kernel_flush_all' if cfilter is None
+              else 'dump_delete', 'kernel_filter': [] if cfilter else ['all']}
+    _guard(sink.count, max_delete)
+    if sink.count == 0:
+        return result
+    result['changed'] = True
+    if check_mode:
+        return result
+    if cfilter is None:
+        client.flush(table='expect')
+        result['deleted'] = sink.count
+    else:
+        result['deleted'], result['vanished'] = _tally(client.expect_delete_many(sink.entries))
+    return result

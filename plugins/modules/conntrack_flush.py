@@ -1,0 +1,166 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) netfilter.conntrack contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: conntrack_flush
+short_description: Delete the connection-tracking entries that match filters, or all of them
+version_added: 0.1.0
+description:
+  - Deletes every conntrack entry the filters match (C(conntrack -D) with filters), or the
+    whole table with O(all=true) (C(conntrack -F)); O(table=expect) works on expectations.
+  - Safe by default. Without any filter and without O(all=true) the module fails and
+    deletes nothing, so that a filter variable that resolved to C(omit) never empties a
+    production table. O(max_delete) refuses, and deletes nothing, when more entries match.
+  - Fast. When the kernel can express the whole filter (family, exact addresses, protocol,
+    ports, ICMP fields, mark/mask, zone, status) one kernel-side filtered flush deletes the
+    entries (RV(method=kernel_filtered_flush)); otherwise (CIDRs, lists, states, NAT, labels,
+    helpers, exclusions) a kernel-prefiltered dump selects them and deletes are batched
+    1000 per netlink send (RV(method=dump_delete)).
+  - Entries that expire or are deleted by someone else during the flush are not an error
+    (RV(vanished)). Each batched delete names the entry's id, so an entry re-created with
+    the same tuple meanwhile is not touched.
+author:
+  - netfilter.conntrack developers
+extends_documentation_fragment:
+  - netfilter.conntrack.common
+  - netfilter.conntrack.filters
+attributes:
+  check_mode:
+    support: full
+    description: Reports how many entries match (RV(matched)) and deletes nothing.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+    description: A second run reports C(changed=false) unless new matching entries appeared.
+options:
+  table:
+    description: V(conntrack) entries, or V(expect) expectations.
+    type: str
+    choices: [conntrack, expect]
+    default: conntrack
+  all:
+    description:
+      - Flush the whole table. Must be given explicitly and cannot be combined with filters.
+    type: bool
+    default: false
+  max_delete:
+    description:
+      - Refuse, and delete nothing, when more entries than this match.
+    type: int
+  return_entries:
+    description: How many of the matching (deleted) entries to return in RV(entries).
+    type: int
+    default: 10
+  method:
+    description:
+      - V(auto) uses the kernel-side filtered flush when the filter allows it and the running
+        kernel is 6.12 or newer (older kernels ignore some flush filter attributes), else the
+        dump-and-delete path. V(kernel) forces the kernel path where the filter allows it,
+        V(dump) forces the dump-and-delete path.
+    type: str
+    choices: [auto, kernel, dump]
+    default: auto
+seealso:
+  - module: netfilter.conntrack.conntrack_info
+  - module: netfilter.conntrack.conntrack_entry
+'''
+
+EXAMPLES = r'''
+- name: Drop the connections DNATed to a dead backend (IPv4 or IPv6 address)
+  netfilter.conntrack.conntrack_flush:
+    dst_nat: 203.0.113.11
+  become: true
+
+- name: Stale UDP entries to a VIP whose backend is not one of the serving endpoints (kube-proxy style)
+  netfilter.conntrack.conntrack_flush:
+    proto: udp
+    orig_dst: 198.51.100.100
+    exclude:
+      - reply_src: 203.0.113.12
+      - reply_src: 203.0.113.13
+
+- name: Everything from a client network, but never more than 5000 entries
+  netfilter.conntrack.conntrack_flush:
+    netns: router
+    orig_src: 198.51.100.0/24
+    max_delete: 5000
+  check_mode: true
+  register: would
+
+- name: Flush the whole table (conntrack -F)
+  netfilter.conntrack.conntrack_flush:
+    all: true
+
+- name: Flush the expectations of the FTP helper
+  netfilter.conntrack.conntrack_flush:
+    table: expect
+    helper: ftp
+'''
+
+RETURN = r'''
+matched:
+  description: Number of entries the filters matched when the flush started.
+  returned: always
+  type: int
+  sample: 2500
+deleted:
+  description: Number of entries deleted (0 in check mode).
+  returned: always
+  type: int
+  sample: 2500
+vanished:
+  description: Matched entries that were gone when their delete arrived (expired, or deleted by someone else).
+  returned: always
+  type: int
+  sample: 0
+entries:
+  description: Up to O(return_entries) of the matched entries, as conntrack_info returns them.
+  returned: always
+  type: list
+  elements: dict
+method:
+  description: The path taken, V(kernel_flush_all), V(kernel_filtered_flush) or V(dump_delete).
+  returned: always
+  type: str
+  sample: kernel_filtered_flush
+kernel_filter:
+  description: The filter parts the kernel applied.
+  returned: always
+  type: list
+  elements: str
+  sample: [family, reply_tuple]
+'''
+
+from ansible_collections.netfilter.conntrack.plugins.module_utils._argspec import (
+    filter_params, filter_spec)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_flush import flush
+from ansible_collections.netfilter.conntrack.plugins.module_utils._module import (
+    build_module, run_module)
+
+
+def argument_spec():
+    spec = filter_spec()
+    spec.update(
+        table={'type': 'str', 'default': 'conntrack', 'choices': ['conntrack', 'expect']},
+        all={'type': 'bool', 'default': False},
+        max_delete={'type': 'int'},
+        return_entries={'type': 'int', 'default': 10},
+        method={'type': 'str', 'default': 'auto', 'choices': ['auto', 'kernel', 'dump']},
+    )
+    return spec
+
+
+def main():
+    module = build_module(argument_spec(), supports_check_mode=True)
+    run_module(module, lambda mod, client: flush(
+        client, filter_params(mod.params), mod.params, mod.check_mode))
+
+
+if __name__ == '__main__':
+    main()
