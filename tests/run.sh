@@ -229,7 +229,7 @@ warn_netns_leftovers() {
     # (or a concurrent run); the next run removes it once it is old enough.
     local ns
     for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
-        is_test_netns "$ns" && echo "run.sh: warning: network namespace $ns still exists after the integration run (missing teardown?)"
+        is_test_netns "$ns" && echo "run.sh: warning: network namespace $ns still exists after the integration run (a target without teardown, or a concurrent run)"
     done
 }
 
