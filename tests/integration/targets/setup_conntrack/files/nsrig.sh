@@ -65,10 +65,6 @@ nsx() { local n=$1; shift; ip netns exec "$P-$n" "$@"; }
 ns_exists() { [ -e "/run/netns/$1" ]; }
 
 # --- process handling -------------------------------------------------------------
-# Every process is started with "setsid ip netns exec NS python3 ..."; setsid does not
-# fork when the caller is not a group leader and ip netns exec execs, so $! is the
-# python process. Its stdout/stderr go to $RUN/*.log so that Ansible's command module
-# does not wait for them.
 # Fields of /proc/PID/stat after "(comm)": $1 is the state, $20 the start time.
 proc_stat() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null; }
 
@@ -263,7 +259,11 @@ need_up() {
     mkdir -p "$RUN"
 }
 
-# start NAME ROLE CMD...: background process in namespace ROLE, pid in $RUN/NAME.pid
+# start NAME ROLE CMD...: background process in namespace ROLE, pid in $RUN/NAME.pid.
+# Every process is started with "setsid ip netns exec NS python3 ..."; setsid does not
+# fork when the caller is not a group leader and ip netns exec execs, so $! is the
+# python process. Its stdout/stderr go to $RUN/*.log so that Ansible's command module
+# does not wait for them.
 start() {
     local name=$1 role=$2
     shift 2

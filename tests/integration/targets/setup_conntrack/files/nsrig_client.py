@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Client of the conntrack test rig (runs inside PREFIX-cli).
 
 Creates a known set of conntrack entries in the router, then writes --ready and

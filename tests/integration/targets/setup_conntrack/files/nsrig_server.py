@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Backend server of the conntrack test rig (runs inside PREFIX-be1 / PREFIX-be2).
 
 - TCP on every --tcp port: accepts and keeps each connection open until the peer
