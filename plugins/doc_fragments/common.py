@@ -22,7 +22,7 @@ options:
 requirements:
   - pyroute2 >= 0.7.0 on the managed node (used to open the netlink socket inside O(netns)).
   - Linux with nf_conntrack and nf_conntrack_netlink (ctnetlink).
-  - root or CAP_NET_ADMIN (use C(become: true)).
+  - "root or CAP_NET_ADMIN (use C(become: true))."
 notes:
   - Talks ctnetlink directly; the C(conntrack) command is never run.
 '''

@@ -14,7 +14,6 @@ never saw a kernel); ``residual`` only what the kernel could not do for us.
 from __future__ import annotations
 
 import ipaddress
-import socket
 
 from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
 from ansible_collections.netfilter.conntrack.plugins.module_utils import _ct_encode as E
@@ -106,8 +105,8 @@ def parse_labels(option, values, label_map):
         elif isinstance(v, int) or (isinstance(v, str) and v.strip().isdigit()):
             bits.append(parse_int(option, v, 0, MAX_LABEL_BIT))
         else:
-            _fail(option, v, 'unknown label; known names: %s' % (', '.join(sorted(names)) or 'none'
-                                                                  ' (no connlabel.conf)'))
+            known = ', '.join(sorted(names)) or 'none (no connlabel.conf)'
+            _fail(option, v, 'unknown label; known names: %s' % known)
     return sorted(set(bits))
 
 
@@ -299,7 +298,7 @@ class CompiledFilter:
         for key in ('orig_zone', 'reply_zone'):
             if key in p:
                 z = parse_int(key, p[key], 0, 65535)
-                self._check(lambda v, fa, i=_slot(key.split('_')[0], 'zone'), z=z:
+                self._check(lambda v, fa, i=_slot(key.split('_', maxsplit=1)[0], 'zone'), z=z:
                             ((v[_ZONE] or 0) if v[i] is None else v[i]) == z)
         if 'labels' in p:
             bits = parse_labels('labels', p['labels'], self.label_map)

@@ -25,7 +25,7 @@ description:
     (RV(vanished)). Each batched delete names the entry's id, so an entry re-created with
     the same tuple meanwhile is not touched.
 author:
-  - netfilter.conntrack developers
+  - netfilter.conntrack team (@netfilter-conntrack)
 extends_documentation_fragment:
   - netfilter.conntrack.common
   - netfilter.conntrack.filters
@@ -35,6 +35,7 @@ attributes:
     description: Reports how many entries match (RV(matched)) and deletes nothing.
   diff_mode:
     support: none
+    description: No diff is returned; RV(entries) shows what matched.
   idempotent:
     support: full
     description: A second run reports C(changed=false) unless new matching entries appeared.

@@ -20,7 +20,7 @@ description:
     only what you ask for travels back to the controller.
   - Use O(count_by) and O(top) to aggregate large tables on the managed node.
 author:
-  - netfilter.conntrack developers
+  - netfilter.conntrack team (@netfilter-conntrack)
 extends_documentation_fragment:
   - netfilter.conntrack.common
   - netfilter.conntrack.filters
@@ -30,6 +30,7 @@ attributes:
     description: With O(zero_counters=true), reports what would be zeroed and zeroes nothing.
   diff_mode:
     support: none
+    description: No diff is returned; RV(entries) shows what matched.
   idempotent:
     support: full
     description: Read-only unless O(zero_counters=true).
@@ -82,8 +83,8 @@ options:
         type: int
         default: 10
 notes:
-  - For large tables, gather only V(count) or use O(count_by)/O(top) with O(limit=0):
-    carrying hundreds of thousands of entries back to the controller takes ansible-core
+  - For large tables, gather only V(count) or use O(count_by) and O(top) with O(limit=0).
+    Carrying hundreds of thousands of entries back to the controller takes ansible-core
     tens of seconds.
 seealso:
   - module: netfilter.conntrack.conntrack_flush

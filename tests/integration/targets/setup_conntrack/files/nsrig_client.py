@@ -45,7 +45,7 @@ def readable(sock, timeout):
 
 
 def tcp_hold(addr, port, count, held):
-    for _ in range(count):
+    for _unused in range(count):
         s = socket.socket(fam(addr), socket.SOCK_STREAM)
         s.settimeout(TIMEOUT)
         s.connect((addr, port))
@@ -64,7 +64,7 @@ def udp_exchange(socks, rounds):
             for _attempt in range(3):
                 s.sendto(b"ping %d\n" % rnd, (addr, port))
                 if readable(s, TIMEOUT / 3):
-                    data, _ = s.recvfrom(100)
+                    data, _addr = s.recvfrom(100)
                     log("udp", addr, port, s.getsockname()[1], "->", data.decode().strip())
                     break
             else:

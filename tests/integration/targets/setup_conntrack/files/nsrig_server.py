@@ -46,7 +46,7 @@ def main():
     print("server %s ready tcp=%s udp=%s" % (args.name, args.tcp, args.udp), flush=True)
 
     while True:
-        for key, _ in sel.select():
+        for key, _mask in sel.select():
             sock, kind = key.fileobj, key.data
             try:
                 if kind == "listen":
