@@ -106,13 +106,18 @@ def tuple_attrs(family, tup, proto):
     return b''.join(parts)
 
 
+# ICMP / ICMPv6 types the kernel tracks, with their answer (nf_conntrack_proto_icmp*.c invmap)
+ICMP_INVERSE = {8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 17: 18, 18: 17}
+ICMPV6_INVERSE = {128: 129, 129: 128, 139: 140, 140: 139}
+
+
 def mirror(tup, proto):
     """The reply tuple of an un-NATed connection."""
     out = {'src': tup.get('dst'), 'dst': tup.get('src')}
     if proto in C.ICMP_PROTOS:
-        # echo request (8 / 128) is answered by echo reply (0 / 129)
+        # echo request (8 / 128) is answered by echo reply (0 / 129), and so on
         itype = tup.get('icmp_type')
-        out['icmp_type'] = {8: 0, 13: 14, 15: 16, 17: 18, 128: 129}.get(itype, itype)
+        out['icmp_type'] = (ICMPV6_INVERSE if proto == 58 else ICMP_INVERSE).get(itype, itype)
         out['icmp_code'] = tup.get('icmp_code')
         out['icmp_id'] = tup.get('icmp_id')
     elif proto == C.GRE_PROTO:
@@ -149,7 +154,8 @@ def entry_attrs(spec, create):
 
     ``spec`` keys: family (number), proto (number), orig, reply (tuple dicts), zone,
     orig_zone, reply_zone, and optional timeout, mark, status (bits), labels (bit list),
-    proto_state (number), src_nat, dst_nat, helper, id.
+    proto_state (number), sctp_vtags ((orig, reply), sent with an SCTP state), dccp_role
+    (sent with a DCCP state), src_nat, dst_nat, helper, id.
     """
     fam, proto = spec['family'], spec['proto']
     orig = dict(spec['orig'])
@@ -178,8 +184,16 @@ def entry_attrs(spec, create):
         if not create:
             parts.append(nla(C.CTA_LABELS_MASK, labels_bytes(range(128))))
     if spec.get('proto_state') is not None and proto in C.PROTOINFO_ATTR:
-        parts.append(nest(C.CTA_PROTOINFO,
-                          nest(C.PROTOINFO_ATTR[proto], u8(1, spec['proto_state']))))
+        info = [u8(1, spec['proto_state'])]
+        if proto == 132:
+            # the kernel refuses an SCTP state without both verification tags (EINVAL)
+            vtag_orig, vtag_reply = spec.get('sctp_vtags') or (0, 0)
+            info += [be32(C.CTA_PROTOINFO_SCTP_VTAG_ORIGINAL, vtag_orig),
+                     be32(C.CTA_PROTOINFO_SCTP_VTAG_REPLY, vtag_reply)]
+        elif proto == 33:
+            # ... and a DCCP state without the role (0 client, 1 server)
+            info.append(u8(C.CTA_PROTOINFO_DCCP_ROLE, spec.get('dccp_role') or 0))
+        parts.append(nest(C.CTA_PROTOINFO, nest(C.PROTOINFO_ATTR[proto], *info)))
     if create and spec.get('src_nat'):
         parts.append(nat_attr(C.CTA_NAT_SRC, fam, spec['src_nat']))
     if create and spec.get('dst_nat'):
