@@ -358,8 +358,8 @@ class ConntrackClient:
         self.walk(cfilter, table, on_entry=sink.add, on_reset=sink.reset, zero=zero)
         return sink
 
-    def get(self, family, proto, orig, zone=None):
-        """One entry by original tuple, or None."""
+    def get_message(self, family, proto, orig, zone=None):
+        """The kernel's reply message (bytes) for one entry by original tuple, or None."""
         try:
             msgs = self.request(C.NFNL_SUBSYS_CTNETLINK, C.IPCTNL_MSG_CT_GET, family,
                                 E.key_attrs(family, proto, orig, zone), what='getting an entry')
@@ -367,10 +367,14 @@ class ConntrackClient:
             if exc.errno == errno.ENOENT:
                 return None
             raise
-        dec = self.decoder()
-        for raw in msgs:
-            return dec.decode(raw, 20, len(raw), raw[16])
-        return None
+        return msgs[0] if msgs else None
+
+    def get(self, family, proto, orig, zone=None):
+        """One entry by original tuple, or None."""
+        raw = self.get_message(family, proto, orig, zone)
+        if raw is None:
+            return None
+        return self.decoder().decode(raw, 20, len(raw), raw[16])
 
     def create(self, spec):
         self.request(C.NFNL_SUBSYS_CTNETLINK, C.IPCTNL_MSG_CT_NEW, spec['family'],

@@ -373,6 +373,20 @@ def entry_values(entry, label_map=None):
     return vals, C.FAMILY_NUMBERS.get(entry.get('family'), C.AF_UNSPEC)
 
 
+def find_attr(buf, start, end, path):
+    """Payload (bytes) of the attribute reached by ``path`` (attribute types, outermost
+    first) among buf[start:end], or None.  For the rare attributes the entry dict leaves
+    out (SCTP verification tags, DCCP role)."""
+    for atype in path:
+        for off, alen, t in _children(buf, start, end):
+            if t & C.NLA_TYPE_MASK == atype:
+                start, end = off + 4, off + alen
+                break
+        else:
+            return None
+    return bytes(buf[start:end])
+
+
 def iter_messages(buf, length):
     """Yield (offset, msglen, type, flags) for each netlink message in buf[:length]."""
     off = 0
