@@ -238,3 +238,61 @@ def key_from_values(family, v):
     if v[22] is not None:
         out.append(be32(C.CTA_ID, v[22]))
     return b''.join(out)
+
+
+# -- expectations ---------------------------------------------------------------------
+def _exp_tuple(tup, proto):
+    """A tuple dict for tuple_attrs: expectations name GRE keys sport/dport, no zone."""
+    out = {k: v for k, v in (tup or {}).items() if k != 'zone'}
+    if proto == C.GRE_PROTO:
+        out.setdefault('src_key', out.get('sport'))
+        out.setdefault('dst_key', out.get('dport'))
+    return out
+
+
+def expect_key_attrs(family, proto, tup, zone=None, exp_id=None):
+    """Attributes naming one expectation (get / delete): expected tuple, zone, optional id."""
+    parts = [nest(C.CTA_EXPECT_TUPLE, tuple_attrs(family, _exp_tuple(tup, proto), proto))]
+    if zone:
+        parts.append(be16(C.CTA_EXPECT_ZONE, zone))
+    if exp_id is not None:
+        parts.append(be32(C.CTA_EXPECT_ID, exp_id))
+    return b''.join(parts)
+
+
+def expect_attrs(spec):
+    """CTA_EXPECT_* attributes that create one expectation (IPCTNL_MSG_EXP_NEW).
+
+    ``spec`` keys: family, master_proto, master (original tuple of the master), proto,
+    tuple (expected), mask (tuple dict: src/sport matter, dst/dport must be all ones),
+    and optional zone, timeout, helper, flags (bits), class, fn, nat ({dir: 0 or 1,
+    src, sport}).  Every tuple must be complete (the kernel parses all of them in full).
+    The kernel ignores the timeout on create (the master's helper policy sets it); sent
+    again on an existing expectation it is the only thing the kernel changes.
+    """
+    fam, proto, mproto = spec['family'], spec['proto'], spec['master_proto']
+    parts = [nest(C.CTA_EXPECT_MASTER, tuple_attrs(fam, _exp_tuple(spec['master'], mproto),
+                                                   mproto)),
+             nest(C.CTA_EXPECT_TUPLE, tuple_attrs(fam, _exp_tuple(spec['tuple'], proto), proto)),
+             nest(C.CTA_EXPECT_MASK, tuple_attrs(fam, _exp_tuple(spec['mask'], proto), proto))]
+    if spec.get('zone'):
+        parts.append(be16(C.CTA_EXPECT_ZONE, spec['zone']))
+    if spec.get('timeout') is not None:
+        parts.append(be32(C.CTA_EXPECT_TIMEOUT, spec['timeout']))
+    if spec.get('flags') is not None:
+        parts.append(be32(C.CTA_EXPECT_FLAGS, spec['flags']))
+    if spec.get('helper'):
+        parts.append(nla(C.CTA_EXPECT_HELP_NAME, spec['helper'].encode() + b'\0'))
+    if spec.get('class') is not None:
+        parts.append(be32(C.CTA_EXPECT_CLASS, spec['class']))
+    if spec.get('fn'):
+        parts.append(nla(C.CTA_EXPECT_FN, spec['fn'].encode() + b'\0'))
+    nat = spec.get('nat')
+    if nat:
+        zero = '::' if fam == C.AF_INET6 else '0.0.0.0'
+        ntup = {'src': nat.get('src') or zero, 'dst': zero, 'sport': nat.get('sport') or 0,
+                'dport': 0}
+        parts.append(nest(C.CTA_EXPECT_NAT, be32(C.CTA_EXPECT_NAT_DIR, nat.get('dir') or 0),
+                          nest(C.CTA_EXPECT_NAT_TUPLE,
+                               tuple_attrs(fam, _exp_tuple(ntup, mproto), mproto))))
+    return b''.join(parts)
