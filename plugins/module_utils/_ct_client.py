@@ -50,8 +50,9 @@ def netns_path(netns):
     return netns if '/' in netns else os.path.join('/run/netns', netns)
 
 
-def open_socket(netns=None):
-    """A NETLINK_NETFILTER socket in ``netns`` (None: this process's namespace)."""
+def open_socket(netns=None, protocol=C.NETLINK_NETFILTER):
+    """A netlink socket (NETLINK_NETFILTER unless told) in ``netns`` (None: this
+    process's namespace)."""
     if netns:
         path = netns_path(netns)
         if not os.path.exists(path):
@@ -64,8 +65,7 @@ def open_socket(netns=None):
                                  'network namespace: %s' % exc, option='netns')
         try:
             # flags=0: never create a missing namespace
-            return create_socket(path, socket.AF_NETLINK, socket.SOCK_RAW,
-                                 C.NETLINK_NETFILTER, flags=0)
+            return create_socket(path, socket.AF_NETLINK, socket.SOCK_RAW, protocol, flags=0)
         except OSError as exc:
             raise ConntrackError('netns: cannot enter network namespace %r: %s'
                                  % (netns, exc), errno_num=exc.errno, option='netns')
@@ -73,9 +73,9 @@ def open_socket(netns=None):
             raise ConntrackError('netns: cannot enter network namespace %r: %s'
                                  % (netns, exc), option='netns')
     try:
-        return socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, C.NETLINK_NETFILTER)
+        return socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, protocol)
     except OSError as exc:
-        raise kernel_error(exc.errno, 'opening a netfilter netlink socket')
+        raise kernel_error(exc.errno, 'opening a netlink socket (protocol %d)' % protocol)
 
 
 class CountSink:
