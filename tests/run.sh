@@ -3,6 +3,7 @@
 #
 #   sudo ./tests/run.sh                 # all stages: sanity, units, integration
 #   sudo ./tests/run.sh units           # one stage (or several: sanity units ...)
+#   sudo ./tests/run.sh setup           # only install packages and .venv, copy the collection
 #   sudo ./tests/run.sh integration -- conntrack_info   # extra args go to ansible-test
 #
 # What it does, idempotently (a second run skips what is already in place):
@@ -53,6 +54,7 @@ EXTRA=()
 while [ $# -gt 0 ]; do
     case "$1" in
         sanity|units|integration) STAGES+=("$1") ;;
+        setup) SETUP_ONLY=1 ;;
         all) STAGES+=(sanity units integration) ;;
         --) shift; EXTRA=("$@"); break ;;
         -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -338,6 +340,8 @@ ensure_get_pip_shim
 sync_collection
 mkdir -p "$LOGDIR"
 printf 'run.sh: setup %ss (python %s; collection copied to %s)\n' "$(( $(date +%s) - T0 ))" "$PYBIN" "$COLL_DIR"
+# `run.sh setup`: packages, .venv and the collection copy only (the demo uses this).
+[ "${SETUP_ONLY:-0}" = 1 ] && exit 0
 
 RC=0
 for stage in sanity units integration; do

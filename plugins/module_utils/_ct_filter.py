@@ -356,6 +356,11 @@ class CompiledFilter:
         """Push one exact address into the kernel tuple filter, if the slot is free."""
         if len(net_list) != 1 or net_list[0].prefixlen != net_list[0].max_prefixlen:
             return False
+        if net_list[0].version == 6:
+            # Measured on 6.18: the kernel's IPv6 CTA_FILTER address match is inverted
+            # (!ipv6_addr_cmp): it returns and flushes every entry EXCEPT the address.
+            # IPv6 addresses are therefore always matched here, never in the kernel.
+            return False
         target = self.orig if side == 'orig' else self.reply
         if field in target:
             return False
