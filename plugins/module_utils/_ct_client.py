@@ -21,7 +21,7 @@ import struct
 from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
 from ansible_collections.netfilter.conntrack.plugins.module_utils import _ct_encode as E
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_decode import (
-    Decoder, decode_expect, expect_view)
+    SLOT, Decoder, decode_expect, expect_view)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import (
     ConntrackError, kernel_error)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._labels import load_label_map
@@ -293,12 +293,25 @@ class ConntrackClient:
         families = cfilter.families if pushed else [C.AF_UNSPEC]
         dec = self.decoder()
         if table == 'expect':
-            pred = cfilter.matches if cfilter is not None else None
+            # Expectations are few: collect, fill in the zones (which the kernel does not
+            # report), then filter.
+            exps = []
+
+            def reset():
+                del exps[:]
+                if on_reset is not None:
+                    on_reset()
 
             def handle(buf, off, mlen, _mtype):
-                entry = decode_expect(dec, buf, off + 20, off + mlen, buf[off + 16])
-                if pred is None or pred(expect_view(entry)):
-                    on_entry(entry)
+                exps.append(decode_expect(dec, buf, off + 20, off + mlen, buf[off + 16]))
+            self.dump(subsys, msg, C.AF_UNSPEC, b'', handle, reset,
+                      what='dumping the expect table')
+            self.expect_zones(exps)
+            pred = cfilter.matches if cfilter is not None else None
+            for exp in exps:
+                if pred is None or pred(expect_view(exp)):
+                    on_entry(exp)
+            return
         else:
             if cfilter is None:
                 pred = None
@@ -421,10 +434,116 @@ class ConntrackClient:
         return self.batch(((C.NFNL_SUBSYS_CTNETLINK, C.IPCTNL_MSG_CT_DELETE, 0, fam, payload)
                            for fam, payload in keys), what='deleting entries')
 
+    # -- expectations ---------------------------------------------------------------
+    def expect_get(self, family, proto, tup, zone=None, exp_id=None):
+        """One expectation by expected tuple (in ``zone``), decoded, or None."""
+        try:
+            msgs = self.request(C.NFNL_SUBSYS_CTNETLINK_EXP, C.IPCTNL_MSG_EXP_GET, family,
+                                E.expect_key_attrs(family, proto, tup, zone, exp_id),
+                                what='getting an expectation')
+        except ConntrackError as exc:
+            if exc.errno == errno.ENOENT:
+                return None
+            raise
+        for raw in msgs:
+            exp = decode_expect(self.decoder(), raw, 20, len(raw), raw[16])
+            exp['zone'] = zone or 0  # the kernel does not report it; the get proved it
+            return exp
+        return None
+
+    def expect_create(self, spec):
+        """Create one expectation (spec: see _ct_encode.expect_attrs)."""
+        self.request(C.NFNL_SUBSYS_CTNETLINK_EXP, C.IPCTNL_MSG_EXP_NEW, spec['family'],
+                     E.expect_attrs(spec), C.NLM_F_CREATE | C.NLM_F_EXCL,
+                     what='creating an expectation')
+
+    def expect_update(self, spec):
+        """Change an existing expectation: the kernel applies only ``timeout``."""
+        self.request(C.NFNL_SUBSYS_CTNETLINK_EXP, C.IPCTNL_MSG_EXP_NEW, spec['family'],
+                     E.expect_attrs(spec), what='updating an expectation')
+
+    def expect_delete(self, family, proto, tup, zone=None, exp_id=None):
+        """Delete one expectation by expected tuple (and id); False when already gone."""
+        try:
+            self.request(C.NFNL_SUBSYS_CTNETLINK_EXP, C.IPCTNL_MSG_EXP_DELETE, family,
+                         E.expect_key_attrs(family, proto, tup, zone, exp_id),
+                         what='deleting an expectation')
+        except ConntrackError as exc:
+            if exc.errno == errno.ENOENT:
+                return False
+            raise
+        return True
+
+    def expect_zones(self, exps):
+        """Fill in the ``zone`` of decoded expectations, which dumps do not carry.
+
+        An expectation lives in its master's zone.  One batch of gets by tuple + id in
+        zone 0 settles most of them; for the others the zones of the conntrack entries
+        with the master's tuple are the candidates (tried by get when there are several).
+        An expectation whose master vanished meanwhile gets zone None.
+        """
+        if not exps:
+            return
+        keys = [(C.FAMILY_NUMBERS.get(e['family']), e) for e in exps]
+        res = self.batch(((C.NFNL_SUBSYS_CTNETLINK_EXP, C.IPCTNL_MSG_EXP_GET, 0, fam,
+                           E.expect_key_attrs(fam, e['proto_num'], e['tuple'], 0, e['id']))
+                          for fam, e in keys), what='reading the zones of expectations')
+        for (fam, exp), err in zip(keys, res):
+            if not err:
+                exp['zone'] = 0
+                continue
+            exp['zone'] = None
+            zones = self._master_zones(fam, exp['master'])
+            if len(zones) == 1:
+                exp['zone'] = zones[0]
+                continue
+            for zone in zones:
+                if zone and self.expect_get(fam, exp['proto_num'], exp['tuple'], zone,
+                                            exp['id']) is not None:
+                    exp['zone'] = zone
+                    break
+
+    def _master_zones(self, family, master):
+        """Zones of the conntrack entries whose original tuple is ``master``."""
+        from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import (
+            compile_filter)  # here: _ct_filter is not needed by most client users
+        params = {'family': C.FAMILY_NAMES[family], 'proto': master.get('proto_num'),
+                  'orig_src': master.get('src'), 'orig_dst': master.get('dst')}
+        if master.get('proto_num') in C.PORT_PROTOS:
+            params.update(orig_port_src=master.get('sport') or None,
+                          orig_port_dst=master.get('dport') or None)
+        zones = set()
+        zslot = SLOT['zone']
+        self.walk(compile_filter(params, self.label_map),
+                  on_values=lambda _d, v, _f: zones.add(v[zslot] or 0), on_reset=zones.clear)
+        return sorted(zones)
+
+    def expect_delete_many(self, exps):
+        """Delete decoded expectations by tuple + zone + id (race-safe); the errno list."""
+        return self.batch(((C.NFNL_SUBSYS_CTNETLINK_EXP, C.IPCTNL_MSG_EXP_DELETE, 0,
+                            C.FAMILY_NUMBERS[e['family']],
+                            E.expect_key_attrs(C.FAMILY_NUMBERS[e['family']], e['proto_num'],
+                                               e['tuple'], e.get('zone'), e.get('id')))
+                           for e in exps), what='deleting expectations')
+
     def flush(self, cfilter=None, table='conntrack'):
-        """Kernel-side flush of everything the kernel part of cfilter matches."""
-        subsys = C.NFNL_SUBSYS_CTNETLINK_EXP if table == 'expect' else C.NFNL_SUBSYS_CTNETLINK
-        msg = C.IPCTNL_MSG_EXP_DELETE if table == 'expect' else C.IPCTNL_MSG_CT_DELETE
+        """Kernel-side flush of everything the kernel part of cfilter matches.
+
+        Expectations: the kernel flushes all of them (every family) or one by tuple, and
+        knows no other filter; a filter is applied to a dump and the matches deleted one
+        by one (ENOENT, vanished meanwhile, is not an error).
+        """
+        if table == 'expect':
+            if cfilter is None or not cfilter.checks:
+                self.request(C.NFNL_SUBSYS_CTNETLINK_EXP, C.IPCTNL_MSG_EXP_DELETE,
+                             C.AF_UNSPEC, b'', what='flushing the expect table')
+                return
+            matches = self.entries(cfilter, table='expect').entries
+            for res in self.expect_delete_many(matches):
+                if res and res != errno.ENOENT:
+                    raise self._error(res, 'deleting an expectation')
+            return
+        subsys, msg = C.NFNL_SUBSYS_CTNETLINK, C.IPCTNL_MSG_CT_DELETE
         for family in (cfilter.families if cfilter is not None else [C.AF_UNSPEC]):
             payload = cfilter.kernel_attrs(family) if cfilter is not None else b''
             # version 1: the kernel honours the nfgenmsg family on flush
