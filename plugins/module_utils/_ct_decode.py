@@ -414,7 +414,9 @@ def _tuple_at(dec, buf, start, end, mask=False):
         val = struct.unpack_from('>' + code, buf, off)[0]
         if name in ('src', 'dst'):
             val = socket.inet_ntop(socket.AF_INET if len(val) == 4 else socket.AF_INET6, val)
-        elif name == 'proto' and not mask:
+        elif name == 'proto':
+            if mask:
+                continue  # the kernel puts the expected protocol here, not a mask
             out['proto_num'] = val
             val = C.PROTO_NAMES.get(val, str(val))
         elif name.startswith('i'):
@@ -424,7 +426,14 @@ def _tuple_at(dec, buf, start, end, mask=False):
 
 
 def decode_expect(dec, buf, start, end, family):
-    """One expectation message -> the SPEC's expectation dict."""
+    """One expectation message -> the SPEC's expectation dict.
+
+    What the kernel sends (ctnetlink_exp_dump_expect): the master's original tuple, the
+    expected tuple, the mask (only src and sport are masks; dst and dport are always
+    all ones), timeout, id, flags, class, the master's helper, the NAT saved address and
+    port with their direction (dst and dport are 0), the expectfn name.  It sends no
+    zone: ``zone`` stays 0 here; ConntrackClient.expect_zones finds the real one.
+    """
     exp = {'id': None, 'family': C.FAMILY_NAMES.get(family, str(family)), 'master': {},
            'tuple': {}, 'mask': {}, 'timeout': None, 'helper': None, 'zone': 0, 'flags': [],
            'class': 0, 'nat': None, 'fn': None}
