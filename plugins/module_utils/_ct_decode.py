@@ -66,22 +66,23 @@ def _children(buf, start, end):
 
 
 def _walk_tuple(buf, start, end, prefix, heads, leaves):
+    # Every header walked goes into ``heads``, known or not: a later message may carry a
+    # known attribute where this one had an unknown one of the same size.
     for off, alen, atype in _children(buf, start, end):
+        heads.append(off)
         t = atype & C.NLA_TYPE_MASK
         if t == C.CTA_TUPLE_IP or t == C.CTA_TUPLE_PROTO:
-            heads.append(off)
             table = _TUPLE_IP if t == C.CTA_TUPLE_IP else _TUPLE_PROTO
             for coff, clen, ctype in _children(buf, off + 4, off + alen):
+                heads.append(coff)
                 spec = table.get(ctype & C.NLA_TYPE_MASK)
                 if spec is None:
                     continue
                 code, name = spec
                 if clen - 4 < struct.calcsize('>' + code):
                     raise ConntrackError('truncated tuple attribute')
-                heads.append(coff)
                 leaves.append((coff + 4, code, prefix + name))
         elif t == C.CTA_TUPLE_ZONE and alen >= 6:
-            heads.append(off)
             leaves.append((off + 4, 'H', prefix + 'zone'))
 
 
@@ -89,48 +90,42 @@ def _walk(buf, start, end):
     """Walk one message's attributes: header offsets and (offset, code, slot) leaves."""
     heads, leaves = [], []
     for off, alen, atype in _children(buf, start, end):
+        heads.append(off)  # every header, known or not (see _walk_tuple)
         t = atype & C.NLA_TYPE_MASK
         body, bend = off + 4, off + alen
         if t == C.CTA_TUPLE_ORIG or t == C.CTA_TUPLE_REPLY:
-            heads.append(off)
             _walk_tuple(buf, body, bend, 'o_' if t == C.CTA_TUPLE_ORIG else 'r_', heads, leaves)
         elif t in _TOP_LEAVES:
             code, name = _TOP_LEAVES[t]
             if alen - 4 < struct.calcsize('>' + code):
                 raise ConntrackError('truncated attribute %d' % t)
-            heads.append(off)
             leaves.append((body, code, name))
         elif t == C.CTA_PROTOINFO:
-            heads.append(off)
             for poff, plen, ptype in _children(buf, body, bend):
                 heads.append(poff)
                 for soff, slen, stype in _children(buf, poff + 4, poff + plen):
+                    heads.append(soff)
                     if stype & C.NLA_TYPE_MASK == 1 and slen >= 5:  # *_STATE
-                        heads.append(soff)
                         leaves.append((soff + 4, 'B', 'pstate'))
         elif t in _COUNTERS:
-            heads.append(off)
             names = _COUNTERS[t]
             for coff, clen, ctype in _children(buf, body, bend):
+                heads.append(coff)
                 ct = ctype & C.NLA_TYPE_MASK
                 if ct in (C.CTA_COUNTERS_PACKETS, C.CTA_COUNTERS_BYTES) and clen >= 12:
-                    heads.append(coff)
                     leaves.append((coff + 4, 'Q', names[ct - 1]))
         elif t == C.CTA_TIMESTAMP:
-            heads.append(off)
             for coff, clen, ctype in _children(buf, body, bend):
+                heads.append(coff)
                 ct = ctype & C.NLA_TYPE_MASK
                 if ct in (C.CTA_TIMESTAMP_START, C.CTA_TIMESTAMP_STOP) and clen >= 12:
-                    heads.append(coff)
                     leaves.append((coff + 4, 'Q', 'ts_start' if ct == 1 else 'ts_stop'))
         elif t == C.CTA_HELP:
-            heads.append(off)
             for coff, clen, ctype in _children(buf, body, bend):
+                heads.append(coff)
                 if ctype & C.NLA_TYPE_MASK == C.CTA_HELP_NAME and clen > 4:
-                    heads.append(coff)
                     leaves.append((coff + 4, '%ds' % (clen - 4), 'helper'))
         elif t == C.CTA_LABELS and alen > 4:
-            heads.append(off)
             leaves.append((body, '%ds' % (alen - 4), 'labels'))
     return heads, leaves
 
