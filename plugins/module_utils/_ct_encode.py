@@ -15,7 +15,7 @@ from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_con
 
 _HDR = struct.Struct('=HH')
 _NLMSG = struct.Struct('=IHHII')
-_NFGEN = struct.Struct('=BBH')
+_NFGEN = struct.Struct('>BBH')  # struct nfgenmsg: res_id is __be16
 _BE16 = struct.Struct('>H')
 _BE32 = struct.Struct('>I')
 _BE64 = struct.Struct('>Q')
