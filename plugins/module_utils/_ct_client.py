@@ -321,7 +321,14 @@ class ConntrackClient:
                 # dying/unconfirmed dumps take no kernel filter: match everything here
                 pred = cfilter.matches_values
             values = dec.values
-            if on_values is not None:
+            if on_values is None and on_entry is None:
+                counter = [0]   # count mode: nothing decoded beyond the predicate's needs
+
+                def handle(buf, off, mlen, _mtype):
+                    if pred is None or pred(values(buf, off + 20, off + mlen), buf[off + 16]):
+                        counter[0] += 1
+                on_reset = _chain(on_reset, lambda: counter.__setitem__(0, 0))
+            elif on_values is not None:
                 def handle(buf, off, mlen, _mtype):
                     fam = buf[off + 16]
                     vals = values(buf, off + 20, off + mlen)
@@ -340,6 +347,9 @@ class ConntrackClient:
             payload = cfilter.kernel_attrs(family) if pushed else b''
             self.dump(subsys, msg, family, payload, handle, on_reset,
                       what='dumping the %s table' % table)
+        if table != 'expect' and on_values is None and on_entry is None:
+            return counter[0]
+        return None
 
     def count(self, cfilter=None, table='conntrack'):
         """Number of matching entries; builds no dict when the kernel filters everything."""
@@ -347,10 +357,8 @@ class ConntrackClient:
         if cfilter is not None and (table != 'conntrack' or not cfilter.kernel_complete):
             if table == 'expect':
                 self.walk(cfilter, table, on_entry=lambda _e: _inc(sink), on_reset=sink.reset)
-            else:
-                self.walk(cfilter, table, on_values=lambda _d, _v, _f: _inc(sink),
-                          on_reset=sink.reset)
-            return sink.count
+                return sink.count
+            return self.walk(cfilter, table)
         subsys, msg = _TABLE_MSG[table]
 
         def handle(_buf, _off, _mlen, _mtype):
@@ -615,6 +623,16 @@ def entry_key(entry):
         orig['zone'] = entry['orig_zone']
     return (C.FAMILY_NUMBERS[entry['family']], entry['proto_num'], orig, entry.get('zone'),
             entry.get('id'))
+
+
+def _chain(first, second):
+    if first is None:
+        return second
+
+    def both():
+        first()
+        second()
+    return both
 
 
 def _inc(sink):

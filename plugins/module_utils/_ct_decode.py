@@ -35,6 +35,9 @@ SLOT = {name: i for i, name in enumerate(SLOTS)}
 _NSLOTS = len(SLOTS)
 _DEFAULTS = (None,) * _NSLOTS
 
+_FAMILY = C.FAMILY_NAMES
+_PROTO = C.PROTO_NAMES
+
 _HDR = struct.Struct('=HH')
 _NLMSG = struct.Struct('=IHHII')
 
@@ -157,8 +160,8 @@ class _Layout:
         heads, leaves = _walk(buf, start, end)
         self.start = start
         fmt, pos = ['<'], start
-        for off in heads:
-            fmt.append('%dxHH' % (off - pos) if off > pos else 'HH')
+        for off in heads:  # one u32 per header (length and type together): half the tuple
+            fmt.append('%dxI' % (off - pos) if off > pos else 'I')
             pos = off + 4
         self.hstruct = struct.Struct(''.join(fmt))
         self.heads = self.hstruct.unpack_from(buf, start)
@@ -223,19 +226,23 @@ class Decoder:
     def addr(self, raw):
         s = self._addr.get(raw)
         if s is None:
+            if raw is None:
+                return None
             if len(self._addr) > 200000:
                 self._addr.clear()
             s = socket.inet_ntop(socket.AF_INET if len(raw) == 4 else socket.AF_INET6, raw)
             self._addr[raw] = s
         return s
 
+    # status and labels lists are cached and shared between entries: treat them as
+    # read-only (JSON serialisation and the filters never modify them).
     def status_names(self, status):
         names = self._status.get(status)
         if names is None:
             names = sorted(C.STATUS_NAMES.get(b, 'BIT%d' % b)
                            for b in range(32) if status >> b & 1)
             self._status[status] = names
-        return list(names)
+        return names
 
     def labels(self, raw):
         if raw is None:
@@ -245,56 +252,64 @@ class Decoder:
             bits = int.from_bytes(raw, 'little')
             out = [self.label_names.get(b, b) for b in range(len(raw) * 8) if bits >> b & 1]
             self._labels[raw] = out
-        return list(out)
+        return out
 
     def tuple_dict(self, v, base, proto):
         """orig (base 0) or reply (base 9) tuple dict of value tuple v."""
-        d = {'src': self.addr(v[base]) if v[base] is not None else None,
-             'dst': self.addr(v[base + 1]) if v[base + 1] is not None else None}
+        addr = self.addr
         if proto in C.ICMP_PROTOS:
-            d['icmp_type'] = v[base + 5]
-            d['icmp_code'] = v[base + 6]
-            d['icmp_id'] = v[base + 7]
-        elif proto == C.GRE_PROTO:
-            d['src_key'] = v[base + 3]
-            d['dst_key'] = v[base + 4]
-        elif v[base + 3] is not None:
-            d['sport'] = v[base + 3]
-            d['dport'] = v[base + 4]
-        return d
+            return {'src': addr(v[base]), 'dst': addr(v[base + 1]), 'icmp_type': v[base + 5],
+                    'icmp_code': v[base + 6], 'icmp_id': v[base + 7]}
+        if proto == C.GRE_PROTO:
+            return {'src': addr(v[base]), 'dst': addr(v[base + 1]), 'src_key': v[base + 3],
+                    'dst_key': v[base + 4]}
+        if v[base + 3] is not None:
+            return {'src': addr(v[base]), 'dst': addr(v[base + 1]), 'sport': v[base + 3],
+                    'dport': v[base + 4]}
+        return {'src': addr(v[base]), 'dst': addr(v[base + 1])}
 
     def entry(self, v, family):
         """The SPEC's entry dict from a canonical value tuple."""
         proto = v[2]
-        status = v[18] or 0
-        orig = self.tuple_dict(v, 0, proto)
-        reply = self.tuple_dict(v, 9, proto)
-        states = C.PROTO_STATES.get(proto)
-        pstate = v[24]
-        if states is not None and pstate is not None:
-            pstate = states[pstate] if pstate < len(states) else str(pstate)
+        if proto in C.PORT_PROTOS and v[3] is not None:
+            get = self._addr.get
+            o_src, o_dst, r_src, r_dst = get(v[0]), get(v[1]), get(v[9]), get(v[10])
+            if o_src is None or o_dst is None or r_src is None or r_dst is None:
+                addr = self.addr
+                o_src, o_dst, r_src, r_dst = addr(v[0]), addr(v[1]), addr(v[9]), addr(v[10])
+            orig = {'src': o_src, 'dst': o_dst, 'sport': v[3], 'dport': v[4]}
+            reply = {'src': r_src, 'dst': r_dst, 'sport': v[12], 'dport': v[13]}
         else:
-            pstate = None
-        ctstate = ctstate_of(status)
+            orig = self.tuple_dict(v, 0, proto)
+            reply = self.tuple_dict(v, 9, proto)
+        status = v[18] or 0
+        pstate = v[24]
+        if pstate is not None:
+            states = C.PROTO_STATES.get(proto)
+            if states is None:
+                pstate = None
+            else:
+                pstate = states[pstate] if pstate < len(states) else str(pstate)
         helper = v[31]
         if helper is not None:
             helper = helper.split(b'\0', 1)[0].decode('ascii', 'replace')
+        names = self._status.get(status) or self.status_names(status)
         entry = {
             'id': v[22],
-            'family': C.FAMILY_NAMES.get(family, str(family)),
-            'proto': C.PROTO_NAMES.get(proto, str(proto)),
+            'family': _FAMILY.get(family) or str(family),
+            'proto': _PROTO.get(proto) or str(proto),
             'proto_num': proto,
             'orig': orig,
             'reply': reply,
             'proto_state': pstate,
             'timeout': v[19],
-            'status': self.status_names(status),
-            'ctstate': ctstate,
+            'status': names,
+            'ctstate': 'RELATED' if status & 1 else 'ESTABLISHED' if status & 2 else 'NEW',
             'mark': v[20] or 0,
             'zone': v[23] or 0,
             'use': v[21],
-            'labels': self.labels(v[32]),
-            'nat': {'src': nat_src(v), 'dst': nat_dst(v)},
+            'labels': [] if v[32] is None else self.labels(v[32]),
+            'nat': {'src': v[0] != v[10] or v[3] != v[13], 'dst': v[1] != v[9] or v[4] != v[12]},
             'counters': None if v[25] is None else {
                 'orig': {'packets': v[25], 'bytes': v[26]},
                 'reply': {'packets': v[27], 'bytes': v[28]}},

@@ -129,14 +129,24 @@ class _AddrMatch:
         self.nets = nets
         self.exact = frozenset(n.network_address.packed for n in nets
                                if n.prefixlen == n.max_prefixlen)
+        ranges = [n for n in nets if n.prefixlen != n.max_prefixlen]
+        # byte-aligned prefixes (/8, /16, /24, /48, /64 ...) compare a bytes slice
+        self.prefixes = [(n.prefixlen // 8, n.network_address.packed[:n.prefixlen // 8],
+                          len(n.network_address.packed))
+                         for n in ranges if n.prefixlen % 8 == 0]
         self.ranges = [(len(n.network_address.packed), int(n.network_address), int(n.netmask))
-                       for n in nets if n.prefixlen != n.max_prefixlen]
+                       for n in ranges if n.prefixlen % 8]
+        single = not self.ranges and not self.exact and len(self.prefixes) == 1
+        self._fast = self.prefixes[0] if single else None
 
     def __call__(self, raw):
         if raw is None:
             return False
         if raw in self.exact:
             return True
+        for size, prefix, alen in self.prefixes:
+            if raw[:size] == prefix and len(raw) == alen:
+                return True
         if self.ranges:
             num = int.from_bytes(raw, 'big')
             size = len(raw)
@@ -144,6 +154,13 @@ class _AddrMatch:
                 if rsize == size and num & mask == net:
                     return True
         return False
+
+    def func(self):
+        """The fastest callable for this set (one byte-aligned prefix: a slice compare)."""
+        if self._fast is not None:
+            size, prefix, alen = self._fast
+            return lambda raw: raw is not None and raw[:size] == prefix and len(raw) == alen
+        return self.__call__
 
 
 # Predicates take (v, fam): v the canonical value tuple of _ct_decode, fam the family
@@ -317,12 +334,12 @@ class CompiledFilter:
         for key, kind, side, field in (('src_nat', 'src', 'reply', 'dst'),
                                        ('dst_nat', 'dst', 'reply', 'src')):
             if key in nets:
-                match = _AddrMatch(nets[key])
+                match = _AddrMatch(nets[key]).func()
                 nat = nat_src if kind == 'src' else nat_dst
                 self._check(lambda v, fa, n=nat, i=_slot(side, field), m=match: n(v) and m(v[i]))
                 self._push_addr(side, field, nets[key])
         if 'any_nat' in nets:
-            m = _AddrMatch(nets['any_nat'])
+            m = _AddrMatch(nets['any_nat']).func()
             self._check(lambda v, fa: (nat_src(v) and m(v[10])) or (nat_dst(v) and m(v[9])))
         if 'helper' in p:
             helpers = frozenset(str(h) for h in _as_list('helper', p['helper']))
@@ -348,7 +365,7 @@ class CompiledFilter:
     def _addr_filter(self, key, net_list):
         side, field = key.split('_')
         side = 'orig' if side == 'orig' else 'reply'
-        match = _AddrMatch(net_list)
+        match = _AddrMatch(net_list).func()
         pushed = self._push_addr(side, field, net_list)
         self._check(lambda v, fa, i=_slot(side, field): match(v[i]), kernel=pushed)
 
