@@ -114,7 +114,9 @@ class Formatter:
                                  'entry (%s: %s)' % (_short(entry), type(exc).__name__, exc))
 
     def _line(self, e):
-        proto = e['proto_num']
+        proto = e.get('proto_num')
+        if proto is None:
+            proto = C.PROTO_NUMBERS[e['proto']]
         out = []
         if self.extended:
             fam = e['family']
