@@ -228,13 +228,19 @@ class CompiledFilter:
             _fail('family', fam, 'expected ipv4, ipv6 or any')
         versions = set()
         nets = {}
+        first = None   # (option, value, version) of the first address: it sets the family
         for key in _ADDR_KEYS:
             if key in p:
-                nets[key] = [parse_network(key, v) for v in _as_list(key, p[key])]
+                nets[key] = []
+                for value in _as_list(key, p[key]):
+                    net = parse_network(key, value)
+                    if first is None:
+                        first = (key, value, net.version)
+                    elif net.version != first[2]:
+                        _fail(key, value, 'IPv%d, but %s %r is IPv%d: one filter set matches '
+                              'one family' % (net.version, first[0], first[1], first[2]))
+                    nets[key].append(net)
                 versions.update(n.version for n in nets[key])
-        if len(versions) > 1:
-            raise ConntrackError('address filters mix IPv4 and IPv6 (%s); one filter set '
-                                 'matches one family' % ', '.join(sorted(nets)))
         if versions:
             implied = 'ipv4' if 4 in versions else 'ipv6'
             if fam != 'any' and fam != implied:
