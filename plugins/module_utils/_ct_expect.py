@@ -287,7 +287,7 @@ def differences(current, spec, master_entry):
     out = []
     if master_entry is not None:
         want = _tuple_cmp(master_entry['orig'])
-        if _tuple_cmp(current.get('master') or {}, want) != want or \
+        if _tuple_cmp(current.get('master') or {}, tuple(want)) != want or \
                 (current.get('master') or {}).get('proto_num') != master_entry['proto_num']:
             out.append('master')
     if _tuple_cmp(current.get('tuple') or {}) != _tuple_cmp(spec['tuple']) or \
@@ -380,18 +380,18 @@ def ensure(client, params, check_mode=False, diff=False, warn=None):
     if current is not None:
         result['differences'] = differences(current, spec, master_entry)
     if current is not None and not result['differences']:
+        after = current
         if params.get('refresh_timeout') and spec['timeout'] is not None:
             result['changed'] = True
             result['differences'] = ['timeout']
-            if not check_mode:
-                client.expect_update(spec)
-                current = client.expect_get(fam, proto, spec['tuple'], zone or None) or current
+            if check_mode:
+                after = dict(current, timeout=spec['timeout'])
             else:
-                current = dict(current, timeout=spec['timeout'])
-            result['expect'] = current
+                client.expect_update(spec)
+                after = client.expect_get(fam, proto, spec['tuple'], zone or None) or current
+        result['expect'] = after
         if diff:
-            result['diff'] = {'before': result['expect'] if not result['changed'] else
-                              client_view_before(current, spec), 'after': result['expect']}
+            result['diff'] = {'before': current, 'after': after}
         return result
 
     result['changed'] = True
@@ -415,7 +415,3 @@ def ensure(client, params, check_mode=False, diff=False, warn=None):
         result['diff'] = {'before': current or {}, 'after': after}
     return result
 
-
-def client_view_before(current, spec):
-    """The 'before' of a timeout refresh: the same expectation with its old timeout."""
-    return dict(current, timeout=current.get('timeout'))
