@@ -101,8 +101,8 @@ def _parse_addr(option, value, version=None):
     if net.prefixlen != net.max_prefixlen:
         _fail(option, value, 'expected one address, not a network')
     if version is not None and net.version != version:
-        _fail(option, value, 'orig_src/orig_dst are IPv%d: all addresses of one entry must be '
-              'of the same family' % version)
+        _fail(option, value, 'orig_src is IPv%d: all addresses of one entry must be of the '
+              'same family' % version)
     return canon_addr(str(net.network_address)), net.version
 
 
@@ -120,8 +120,9 @@ def _tuple_keys(proto):
 def build_want(params, label_map=None):
     """Validate the options and describe the wanted entry (a plain dict).
 
-    Keys: state, family, proto, orig, reply (full tuple for a create), reply_fixed (the
-    reply fields an option decided), zone_orig, zone_reply, timeout, refresh_timeout, mark
+    Keys: state, family, proto, orig, reply (the full reply tuple the entry will have),
+    reply_create (the reply tuple a create sends: before NAT), reply_fixed (the reply fields
+    an option decided), zone_orig, zone_reply, timeout, refresh_timeout, mark
     ((value, mask) or None), labels (bit list or None), status (names or None), proto_state
     (name or None), src_nat, dst_nat, helper, recreate.  Raises ConntrackError naming the
     option and the value.
@@ -214,6 +215,11 @@ def build_want(params, label_map=None):
         nat[key] = addr
         fixed[field] = (key, addr)
     reply_fixed = {field: value for field, (_key, value) in fixed.items()}
+    # A create sends the reply tuple before NAT: the kernel's NAT setup rewrites it and sets
+    # the SRC_NAT/DST_NAT flags only when it had something to rewrite.
+    reply_create = dict(reply)
+    reply_create.update({field: value for field, (key, value) in fixed.items()
+                         if key.startswith('reply_')})
     reply.update(reply_fixed)
 
     # Zones: one id, for both directions or for one of them.
@@ -223,11 +229,10 @@ def build_want(params, label_map=None):
     zr = parse_int('reply_zone', p['reply_zone'], 0, 65535) \
         if p.get('reply_zone') is not None else zone
     if zo and zr and zo != zr:
-        raise ConntrackError('orig_zone/reply_zone: the kernel keeps one zone id per entry, '
-                             'for both directions (zone) or for one (orig_zone or reply_zone); '
-                             'got original-direction zone %d and reply-direction zone %d'
-                             % (zo, zr), option='reply_zone' if p.get('reply_zone') is not None
-                             else 'orig_zone')
+        key = 'reply_zone' if p.get('reply_zone') is not None else 'orig_zone'
+        _fail(key, p[key], 'the kernel keeps one zone id per entry, for both directions (zone) '
+              'or for one (orig_zone or reply_zone), but the original direction would be in '
+              'zone %d and the reply direction in zone %d' % (zo, zr))
 
     timeout = None
     if p.get('timeout') is not None:
@@ -263,7 +268,7 @@ def build_want(params, label_map=None):
         helper = str(helper).strip()
     return {
         'state': state, 'family': family, 'proto': proto, 'orig': orig, 'reply': reply,
-        'reply_fixed': reply_fixed, 'zone_orig': zo, 'zone_reply': zr, 'timeout': timeout,
+        'reply_create': reply_create, 'reply_fixed': reply_fixed, 'zone_orig': zo, 'zone_reply': zr, 'timeout': timeout,
         'refresh_timeout': bool(p.get('refresh_timeout')), 'mark': mark, 'labels': labels,
         'status': status, 'proto_state': proto_state, 'src_nat': nat.get('src_nat'),
         'dst_nat': nat.get('dst_nat'), 'helper': helper, 'recreate': bool(p.get('recreate')),
@@ -367,10 +372,11 @@ def predict_created(want, label_map=None):
     reply = {k: want['reply'].get(k) for k in keys}
     status = {'CONFIRMED'} | set(want['status'] or ())
     if want['src_nat'] or want['dst_nat']:
+        # the kernel sets up both manips; a flag only when the address really changes
         status |= {'SRC_NAT_DONE', 'DST_NAT_DONE'}
-        if want['src_nat']:
+        if want['src_nat'] and want['src_nat'] != want['reply_create']['dst']:
             status.add('SRC_NAT')
-        if want['dst_nat']:
+        if want['dst_nat'] and want['dst_nat'] != want['reply_create']['src']:
             status.add('DST_NAT')
     if want['helper']:
         status.add('HELPER')
@@ -441,7 +447,7 @@ def _zone_fields(want):
 def create_spec(want):
     """The _ct_encode.entry_attrs spec that creates ``want``."""
     spec = {'family': want['family'], 'proto': want['proto'], 'orig': dict(want['orig']),
-            'reply': dict(want['reply']), 'timeout': want['timeout']}
+            'reply': dict(want['reply_create']), 'timeout': want['timeout']}
     spec.update(_zone_fields(want))
     if want['mark'] is not None:
         spec['mark'] = want['mark'][0]

@@ -16,7 +16,7 @@ description:
     C(-U), C(-D) and C(-G) on one entry, over netlink.
   - O(state=present) creates the entry, or changes only the attributes that differ (O(mark),
     O(labels), O(status), O(proto_state), and O(timeout) with O(refresh_timeout=true)).
-    A second identical run reports no change: the kernel's falling timeout alone is not a
+    A second identical run reports no change; the kernel's falling timeout alone is not a
     difference.
   - O(state=absent) deletes the entry; an entry already gone is no change.
   - Read an entry without changing it with O(state=present) in check mode, or with
@@ -126,12 +126,12 @@ options:
     default: false
   mark:
     description:
-      - Connection mark, an integer or V(VALUE/MASK) (decimal or 0x hex): with a mask only
+      - Connection mark, an integer or V(VALUE/MASK) (decimal or 0x hex). With a mask only
         the masked bits are compared and set, the others are kept.
     type: raw
   labels:
     description:
-      - The connection labels, exactly (an empty list removes them all): names from
+      - The connection labels, exactly (an empty list removes them all). Names from
         C(/etc/xtables/connlabel.conf) or bit numbers 0-127.
       - The kernel keeps labels only in a network namespace where something uses them, such
         as an nftables rule with C(ct label set); elsewhere the module fails and says so.
