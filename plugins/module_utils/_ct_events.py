@@ -1,0 +1,369 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) netfilter.conntrack contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Private to the netfilter.conntrack collection: not a public API.
+"""conntrack_events' logic: subscribe to ctnetlink event groups, listen, classify,
+filter, and count what the kernel could not deliver.
+
+Events are multicast netlink messages, one per event: IPCTNL_MSG_CT_NEW with
+NLM_F_CREATE|NLM_F_EXCL is a new connection, IPCTNL_MSG_CT_NEW without them an update,
+IPCTNL_MSG_CT_DELETE a destroyed one (the same for IPCTNL_MSG_EXP_* on the expectation
+groups; the kernel sends no expectation updates).  When the socket's receive buffer is
+full the kernel drops events, counts them in the socket's sk_drops and makes the next
+recv() fail with ENOBUFS once; sk_drops is read back through NETLINK_SOCK_DIAG, so that
+``lost`` is the number of events dropped, not the number of ENOBUFS errors.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import struct
+import time
+
+from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
+from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_client import open_socket
+from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_decode import (
+    Decoder, decode_expect, expect_view)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import compile_filter
+from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import (
+    ConntrackError, kernel_error)
+
+GROUPS = {
+    'conntrack': {'NEW': C.NFNLGRP_CONNTRACK_NEW, 'UPDATE': C.NFNLGRP_CONNTRACK_UPDATE,
+                  'DESTROY': C.NFNLGRP_CONNTRACK_DESTROY},
+    'expect': {'NEW': C.NFNLGRP_CONNTRACK_EXP_NEW, 'UPDATE': C.NFNLGRP_CONNTRACK_EXP_UPDATE,
+               'DESTROY': C.NFNLGRP_CONNTRACK_EXP_DESTROY},
+}
+DEFAULT_BUFFER = 8 << 20
+MIN_BUFFER = 4096
+SO_RCVBUFFORCE = 33
+NETLINK_DROP_MEMBERSHIP = 2
+
+# NETLINK_SOCK_DIAG (linux/sock_diag.h, linux/netlink_diag.h)
+NETLINK_SOCK_DIAG = 4
+SOCK_DIAG_BY_FAMILY = 20
+NDIAG_SHOW_MEMINFO = 1
+NETLINK_DIAG_MEMINFO = 0
+SK_MEMINFO_DROPS = 8
+_DIAG_REQ = struct.Struct('=BBHII2I')
+_DIAG_MSG = struct.Struct('=BBBBIIII2I')
+_NLMSG = struct.Struct('=IHHII')
+_HDR = struct.Struct('=HH')
+
+
+def event_type(mtype, mflags):
+    """'NEW', 'UPDATE', 'DESTROY' (or None) for a ctnetlink event message header."""
+    subsys, msg = mtype >> 8, mtype & 0xFF
+    if subsys == C.NFNL_SUBSYS_CTNETLINK:
+        if msg == C.IPCTNL_MSG_CT_NEW:
+            return 'NEW' if mflags & C.NLM_F_CREATE else 'UPDATE'
+        if msg == C.IPCTNL_MSG_CT_DELETE:
+            return 'DESTROY'
+    elif subsys == C.NFNL_SUBSYS_CTNETLINK_EXP:
+        if msg == C.IPCTNL_MSG_EXP_NEW:
+            return 'NEW' if mflags & C.NLM_F_CREATE else 'UPDATE'
+        if msg == C.IPCTNL_MSG_EXP_DELETE:
+            return 'DESTROY'
+    return None
+
+
+def parse_event_mask(value):
+    """The event types to listen to, validated and upper-cased (None/empty: all)."""
+    if value is None:
+        return list(C.EVENT_TYPES)
+    if isinstance(value, str):
+        value = [v for v in value.split(',') if v.strip()]
+    if not value:
+        raise ConntrackError('event_mask: invalid value []: an empty list listens to nothing; '
+                             'leave the option out to get every event', option='event_mask')
+    out = []
+    for item in value:
+        key = str(item).strip().upper()
+        if key == 'ALL':
+            return list(C.EVENT_TYPES)
+        if key not in C.EVENT_TYPES:
+            raise ConntrackError('event_mask: invalid value %r: expected NEW, UPDATE or DESTROY'
+                                 % (item,), option='event_mask')
+        if key not in out:
+            out.append(key)
+    return out
+
+
+def group_bits(table, types):
+    """The bind() group bitmap for event ``types`` of ``table``."""
+    groups = GROUPS.get(table)
+    if groups is None:
+        raise ConntrackError('table: invalid value %r: events exist for conntrack and expect'
+                             % (table,), option='table')
+    bits = 0
+    for name in types:
+        bits |= 1 << (groups[name] - 1)
+    return bits
+
+
+def parse_diag_drops(buf, length, portid):
+    """sk_drops of the netlink socket ``portid`` from a NETLINK_SOCK_DIAG dump reply, or
+    None when the reply does not list it.  Raises on an error message."""
+    off = 0
+    while off + 16 <= length:
+        mlen, mtype, _flags, _seq, _pid = _NLMSG.unpack_from(buf, off)
+        if mlen < 16 or off + mlen > length:
+            break
+        if mtype == C.NLMSG_ERROR:
+            err = -struct.unpack_from('=i', buf, off + 16)[0]
+            if err:
+                raise OSError(err, os.strerror(err))
+        elif mtype == SOCK_DIAG_BY_FAMILY and mlen >= 16 + _DIAG_MSG.size:
+            msg = _DIAG_MSG.unpack_from(buf, off + 16)
+            if msg[4] == portid:
+                aoff, end = off + 16 + _DIAG_MSG.size, off + mlen
+                while aoff + 4 <= end:
+                    alen, atype = _HDR.unpack_from(buf, aoff)
+                    if alen < 4:
+                        break
+                    if atype & C.NLA_TYPE_MASK == NETLINK_DIAG_MEMINFO and \
+                            alen >= 4 + 4 * (SK_MEMINFO_DROPS + 1):
+                        return struct.unpack_from('=I', buf, aoff + 4 + 4 * SK_MEMINFO_DROPS)[0]
+                    aoff += (alen + 3) & ~3
+        off += (mlen + 3) & ~3
+    return None
+
+
+class EventListener:
+    """A NETLINK_NETFILTER socket subscribed to the event groups of one table."""
+
+    def __init__(self, netns=None, table='conntrack', event_mask=None, buffer_size=None):
+        self.netns = netns
+        self.table = table
+        self.types = parse_event_mask(event_mask)
+        bits = group_bits(table, self.types)
+        if buffer_size is None:
+            buffer_size = DEFAULT_BUFFER
+        if buffer_size < MIN_BUFFER:
+            raise ConntrackError('buffer_size: invalid value %r: at least %d bytes'
+                                 % (buffer_size, MIN_BUFFER), option='buffer_size')
+        self.sock = open_socket(netns)
+        try:
+            try:
+                self.sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, buffer_size)
+            except OSError:
+                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, buffer_size)
+            self.buffer_size = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+            self.sock.bind((0, bits))
+        except OSError as exc:
+            self.close()
+            raise kernel_error(exc.errno or errno.EIO, 'subscribing to conntrack events', netns)
+        self.portid = self.sock.getsockname()[0]
+        self.overruns = 0
+        self._buf = bytearray(1 << 16)
+
+    def close(self):
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def unsubscribe(self):
+        for group in GROUPS[self.table].values():
+            try:
+                self.sock.setsockopt(C.SOL_NETLINK, NETLINK_DROP_MEMBERSHIP, group)
+            except OSError:
+                pass
+
+    def drops(self):
+        """Events the kernel dropped for this socket (sk_drops), or None if unreadable."""
+        try:
+            diag = open_socket(self.netns, protocol=NETLINK_SOCK_DIAG)
+        except ConntrackError:
+            return None
+        try:
+            req = _DIAG_REQ.pack(socket.AF_NETLINK, C.NETLINK_NETFILTER, 0, 0,
+                                 NDIAG_SHOW_MEMINFO, 0xFFFFFFFF, 0xFFFFFFFF)
+            diag.send(_NLMSG.pack(16 + len(req), SOCK_DIAG_BY_FAMILY,
+                                  C.NLM_F_REQUEST | C.NLM_F_DUMP, 1, 0) + req)
+            buf = bytearray(1 << 16)
+            found = None
+            while True:
+                n = diag.recv_into(buf)
+                drops = parse_diag_drops(buf, n, self.portid)
+                if drops is not None:
+                    found = drops
+                if n < 16 or _done(buf, n):
+                    return found
+        except OSError:
+            return None
+        finally:
+            diag.close()
+
+    def messages(self, deadline, clock=time.monotonic):
+        """Yield (buffer, offset, length, type, flags) of event messages until ``deadline``.
+
+        ENOBUFS (events dropped) is counted in self.overruns and listening goes on.
+        """
+        sock, buf = self.sock, self._buf
+        while True:
+            left = deadline - clock()
+            if left <= 0:
+                return
+            sock.settimeout(left)
+            try:
+                n = sock.recv_into(buf)
+            except socket.timeout:
+                return
+            except OSError as exc:
+                if exc.errno == errno.ENOBUFS:
+                    self.overruns += 1
+                    continue
+                if exc.errno == errno.EINTR:
+                    continue
+                raise kernel_error(exc.errno or errno.EIO, 'receiving conntrack events',
+                                   self.netns)
+            off = 0
+            while off + 16 <= n:
+                mlen, mtype, mflags, _seq, _pid = _NLMSG.unpack_from(buf, off)
+                if mlen < 16 or off + mlen > n:
+                    break
+                if mtype >= 16 and mlen >= 20:  # not NLMSG_ERROR/DONE: an nfnetlink message
+                    yield buf, off, mlen, mtype, mflags
+                off += (mlen + 3) & ~3
+
+
+def _done(buf, n):
+    off = 0
+    while off + 16 <= n:
+        mlen, mtype, _f, _s, _p = _NLMSG.unpack_from(buf, off)
+        if mtype in (C.NLMSG_DONE, C.NLMSG_ERROR):
+            return True
+        if mlen < 16:
+            return True
+        off += (mlen + 3) & ~3
+    return False
+
+
+def listen(listener, duration, max_events=None, cfilter=None, label_map=None,
+           on_ready=None, resolve_zone=None, clock=time.monotonic, wall=time.time):
+    """Collect the matching events for ``duration`` seconds or until ``max_events``.
+
+    resolve_zone(expectation) fills in an expectation's zone (events do not carry it)
+    before the filter sees it.  Returns the conntrack_events result (events, count,
+    lost, overruns, ...).
+    """
+    dec = Decoder(label_map)
+    wanted = frozenset(listener.types)
+    expect = listener.table == 'expect'
+    events = []
+    seen = 0
+    started = clock()
+    deadline = started + duration
+    if on_ready is not None:
+        on_ready()
+    stopped_by = 'duration'
+    for buf, off, mlen, mtype, mflags in listener.messages(deadline, clock):
+        kind = event_type(mtype, mflags)
+        if kind is None or kind not in wanted:
+            continue
+        seen += 1
+        fam = buf[off + 16]
+        if expect:
+            entry = decode_expect(dec, buf, off + 20, off + mlen, fam)
+            if resolve_zone is not None:
+                resolve_zone(entry)
+            if cfilter is not None and not cfilter.matches(expect_view(entry)):
+                continue
+        else:
+            vals = dec.values(buf, off + 20, off + mlen)
+            if cfilter is not None and not cfilter.matches_values(vals, fam):
+                continue
+            entry = dec.entry(vals, fam)
+        events.append({'type': kind, 'time': round(wall(), 6), 'entry': entry})
+        if max_events is not None and len(events) >= max_events:
+            stopped_by = 'max_events'
+            break
+    elapsed = clock() - started
+    listener.unsubscribe()  # what is dropped from now on is not ours to count
+    drops = listener.drops()
+    overruns = listener.overruns
+    if drops is None:
+        lost, exact = overruns, False
+    else:
+        lost, exact = max(drops, overruns), True
+    return {'changed': False, 'events': events, 'count': len(events), 'seen': seen,
+            'lost': lost, 'lost_exact': exact, 'overruns': overruns,
+            'buffer_size': listener.buffer_size, 'elapsed': round(elapsed, 3),
+            'stopped_by': stopped_by}
+
+
+def _ready_file(path):
+    """on_ready callback that creates ``path`` (atomically, with our pid)."""
+    def ready():
+        tmp = '%s.%d.tmp' % (path, os.getpid())
+        try:
+            with open(tmp, 'w', encoding='ascii') as fh:
+                fh.write('%d\n' % os.getpid())
+            os.rename(tmp, path)
+        except OSError as exc:
+            raise ConntrackError('ready_file: cannot create %r: %s' % (path, exc),
+                                 option='ready_file')
+    return ready
+
+
+def _remove(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def run(client, filters, params):
+    """The whole conntrack_events run: validate, subscribe, listen.
+
+    With ``ready_file`` the file exists exactly while the module listens.
+    """
+    _validate(params)
+    cfilter = compile_filter(filters, client.label_map) if filters else None
+    ready_file = params.get('ready_file')
+    if ready_file:
+        _remove(ready_file)
+        try:
+            return _run(client, cfilter, params, _ready_file(ready_file))
+        finally:
+            _remove(ready_file)
+    return _run(client, cfilter, params, None)
+
+
+def _validate(params):
+    duration = params.get('duration')
+    if duration is None or not duration > 0:
+        raise ConntrackError('duration: invalid value %r: seconds, more than 0' % (duration,),
+                             option='duration')
+    max_events = params.get('max_events')
+    if max_events is not None and max_events < 1:
+        raise ConntrackError('max_events: invalid value %r: 1 or more (leave it out for no '
+                             'limit)' % (max_events,), option='max_events')
+    parse_event_mask(params.get('event_mask'))
+    group_bits(params.get('table') or 'conntrack', ())
+    size = params.get('buffer_size')
+    if size is not None and size < MIN_BUFFER:
+        raise ConntrackError('buffer_size: invalid value %r: at least %d bytes'
+                             % (size, MIN_BUFFER), option='buffer_size')
+
+
+def _run(client, cfilter, params, ready):
+    table = params.get('table') or 'conntrack'
+    duration = params.get('duration')
+    max_events = params.get('max_events')
+    with EventListener(client.netns, table, params.get('event_mask'),
+                       params.get('buffer_size')) as listener:
+        result = listen(listener, float(duration), max_events, cfilter, client.label_map,
+                        on_ready=ready, resolve_zone=lambda exp: client.expect_zones([exp]))
+    result['event_mask'] = listener.types
+    return result
