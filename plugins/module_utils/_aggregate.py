@@ -19,6 +19,9 @@ def key_getter(key):
         raise ConntrackError('key: invalid value %r: expected a dotted path such as '
                              'proto, orig.src or counters.orig.bytes' % (key,), option='key')
     parts = key.strip().split('.')
+    if not all(parts):
+        raise ConntrackError('key: invalid value %r: an empty part in the dotted path' % (key,),
+                             option='key')
     if len(parts) == 1:
         name = parts[0]
         return lambda e: e.get(name) if isinstance(e, dict) else None
@@ -37,6 +40,13 @@ def _hashable(value):
     return tuple(value) if isinstance(value, list) else value
 
 
+def _unhashable(key, value):
+    """The error for a key that ends on a mapping (e.g. orig): count a value, not a dict."""
+    return ConntrackError('key: invalid value %r: it names a %s, not a value; use a dotted path '
+                          'to one field such as orig.src' % (key, type(value).__name__),
+                          option='key')
+
+
 class CountBy:
     """Counts entries per value of one dotted key."""
 
@@ -49,7 +59,11 @@ class CountBy:
         self.counter = Counter()
 
     def add(self, entry):
-        self.counter[_hashable(self.get(entry))] += 1
+        value = _hashable(self.get(entry))
+        try:
+            self.counter[value] += 1
+        except TypeError:
+            raise _unhashable(self.key, value) from None
 
     def result(self):
         """{value: count}, values as strings (YAML/JSON mapping keys), most first."""
@@ -78,7 +92,11 @@ def count_by(entries, key):
     agg = CountBy(key)
     get, counter = agg.get, agg.counter
     for entry in entries:
-        counter[_hashable(get(entry))] += 1
+        value = _hashable(get(entry))
+        try:
+            counter[value] += 1
+        except TypeError:
+            raise _unhashable(key, value) from None
     return agg.result()
 
 
@@ -86,5 +104,9 @@ def top(entries, key, n=10):
     agg = Top(key, n)
     get, counter = agg.get, agg.counter
     for entry in entries:
-        counter[_hashable(get(entry))] += 1
+        value = _hashable(get(entry))
+        try:
+            counter[value] += 1
+        except TypeError:
+            raise _unhashable(key, value) from None
     return agg.result()
