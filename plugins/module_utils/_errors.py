@@ -37,9 +37,13 @@ _HINTS = {
 }
 
 
+# errno.errorcode gives ENOTSUP for 95 on Linux; the kernel (and its docs) say EOPNOTSUPP.
+_NAMES = {errno.EOPNOTSUPP: 'EOPNOTSUPP'}
+
+
 def errno_message(num, what):
     """Describe a kernel errno for operation ``what``."""
-    name = errno.errorcode.get(num, 'E%d' % num)
+    name = _NAMES.get(num) or errno.errorcode.get(num, 'E%d' % num)
     hint = _HINTS.get(num) or os.strerror(num)
     return '%s failed: %s (%s)' % (what, hint, name)
 
