@@ -27,7 +27,10 @@ def tup(src, dst, sport, dport):
 
 
 def pair(src, dst, sport, dport):
-    return tup(src, dst, sport, dport), tup(dst, src, dport, sport)
+    """An un-NATed (orig, reply) pair."""
+    orig = tup(src, dst, sport, dport)
+    reply = {'src': dst, 'dst': src, 'sport': dport, 'dport': sport}
+    return orig, reply
 
 
 # -- layout cache ---------------------------------------------------------------------
@@ -79,8 +82,8 @@ SAME_LENGTH = {
                    order=['orig', 'reply', 'status', 'mark', 'timeout'])),
     # v4 tuple plus 24 bytes of extra vs v6 tuple
     'family': _same_length(
-        ct_message(V4, 17, *pair('10.0.0.1', '10.0.0.2', 1, 2), extra={'x': E.nla(63, b'\0' * 20),
-                                                                     'y': E.nla(62, b'\0' * 20)}),
+        ct_message(V4, 17, *pair('10.0.0.1', '10.0.0.2', 1, 2),
+                   extra={'x': E.nla(63, b'\0' * 20), 'y': E.nla(62, b'\0' * 20)}),
         ct_message(V6, 17, *pair('fd00::1', 'fd00::2', 1, 2))),
     # icmp vs udp with padding: different proto children
     'icmp-vs-udp': _same_length(
