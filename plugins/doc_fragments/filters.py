@@ -84,7 +84,11 @@ options:
         entries whose C(mark & MASK == VALUE & MASK) match.
     type: raw
   zone:
-    description: Conntrack zone (0-65535).
+    description:
+      - Conntrack zone id (0-65535), whatever direction the zone applies to, as the kernel's own
+        zone filter compares it. An entry zoned in one direction only (its C(orig_zone) or
+        C(reply_zone) differs from its C(zone)) matches its zone id here, not 0.
+      - Use O(orig_zone) / O(reply_zone) to match one direction.
     type: int
   orig_zone:
     description: Zone of the original direction (per-direction zones).

@@ -171,6 +171,7 @@ _FIELD = {'src': 0, 'dst': 1, 'sport': 3, 'dport': 4, 'icmp_type': 5, 'icmp_code
           'icmp_id': 7, 'zone': 8}
 _STATUS, _MARK, _ZONE, _PSTATE = SLOT['status'], SLOT['mark'], SLOT['zone'], SLOT['pstate']
 _HELPER, _LABELS = SLOT['helper'], SLOT['labels']
+_O_ZONE, _R_ZONE = SLOT['o_zone'], SLOT['r_zone']
 
 
 def _slot(side, field):
@@ -317,7 +318,11 @@ class CompiledFilter:
             self._check(lambda v, fa: (v[_MARK] or 0) & mask == val, kernel=True)
         if 'zone' in p:
             self.zone = parse_int('zone', p['zone'], 0, 65535)
-            self._check(lambda v, fa, z=self.zone: (v[_ZONE] or 0) == z, kernel=True)
+            # The zone id whatever its direction, as the kernel's CTA_ZONE filter compares it
+            # (nf_ct_zone_equal_any): an entry zoned in one direction only has no CTA_ZONE but
+            # a CTA_TUPLE_ZONE in that tuple.
+            self._check(lambda v, fa, z=self.zone: (v[_ZONE] or v[_O_ZONE] or v[_R_ZONE] or 0) == z,
+                        kernel=True)
         for key in ('orig_zone', 'reply_zone'):
             if key in p:
                 z = parse_int(key, p[key], 0, 65535)
