@@ -160,6 +160,13 @@ M = [
     (ZONED, {'orig_zone': 5}, True),
     (ZONED, {'reply_zone': 5}, True),
     (ZONED, {'orig_zone': 0}, False),
+    # `zone` is the conntrack zone id whatever its direction, as the kernel's CTA_ZONE dump and
+    # flush filter compares it (nf_ct_zone_equal_any; measured on 6.18: a zone-5 filter returns
+    # an entry zoned 5 in the original direction only, a zone-0 filter does not)
+    (DIR_ZONE, {'zone': 5}, True),
+    (DIR_ZONE, {'zone': 0}, False),
+    (entry(orig_zone=0, reply_zone=7), {'zone': 7}, True),
+    (entry(orig_zone=0, reply_zone=7), {'zone': 0}, False),
     (DIR_ZONE, {'orig_zone': 5}, True),
     (DIR_ZONE, {'reply_zone': 0}, True),
     (DIR_ZONE, {'reply_zone': 5}, False),
@@ -280,7 +287,7 @@ FILTERS = [
     ({}, 'TTTTT'), ({'family': 'ipv6'}, 'FTTFF'), ({'proto': 'udp'}, 'FTTFF'),
     ({'orig_src': '10.0.0.0/8'}, 'TFFTT'), ({'dst_nat': '10.1.0.5'}, 'TFFFT'), ({'nat': 'dst'}, 'TFFFT'),
     ({'nat': 'src'}, 'FFFFF'), ({'labels': ['blue']}, 'TFFFF'), ({'labels': [3]}, 'TFFFF'),
-    ({'labels': ['red']}, 'FFFFT'), ({'zone': 5}, 'FTFFF'), ({'orig_zone': 5}, 'FTTFF'),
+    ({'labels': ['red']}, 'FFFFT'), ({'zone': 5}, 'FTTFF'), ({'zone': 0}, 'TFFTT'), ({'orig_zone': 5}, 'FTTFF'),
     ({'reply_zone': 5}, 'FTFFF'), ({'reply_zone': 0}, 'TFTTT'), ({'ctstate': ['RELATED']}, 'FFTFF'),
     ({'ctstate': ['NEW']}, 'FTFFF'), ({'status': ['DST_NAT']}, 'TFFFF'),
     ({'proto_state': ['ESTABLISHED']}, 'TFFFT'), ({'helper': 'ftp'}, 'TFFFF'), ({'icmp_type': 8}, 'FFFTF'),
