@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import datetime
+import functools
 import gc
 import importlib
 import importlib.util
@@ -126,9 +127,12 @@ class Table:
             (name, value), = filters.items()
             if name == 'orig_src':
                 net = ipaddress.ip_network(value)
-                pred = lambda s: ipaddress.ip_address(s['orig']['src']) in net  # noqa: E731
+
+                def pred(spec):
+                    return ipaddress.ip_address(spec['orig']['src']) in net
             elif name == 'dst_nat':
-                pred = lambda s: s.get('dst_nat') == value  # noqa: E731
+                def pred(spec):
+                    return spec.get('dst_nat') == value
             else:
                 raise ValueError('no slice for %r' % (filters,))
             self._slices[key] = [i for i in range(self.n) if pred(self.spec(i))]
@@ -136,7 +140,7 @@ class Table:
 
     def describe(self):
         if self.kind == 'plain':
-            return ('ctfill.tcp_plain: IPv4 TCP ESTABLISHED from 10 sources (10% each); '
+            return ('ctfill.tcp_plain: IPv4 TCP ESTABLISHED from 10 sources (10%% each); '
                     'slices: orig_src %s, orig_src %s' % (self.exact, self.cidr))
         return ('ctfill.mixed (tcp/udp/icmp/sctp/gre, 10%% IPv6, zones, marks, 1/3 DNATed, '
                 'created with CTA_NAT_DST) with two IPv4 10%% slices re-sourced: orig_src '
@@ -231,8 +235,8 @@ def med(values):
 
 def row(section, op, ours, ref, ref_label, target=None, target_text='', note=''):
     """A result row: ours/ref are [(seconds, info)] lists."""
-    o = [dt for dt, _ in ours]
-    r = [dt for dt, _ in ref] if ref else []
+    o = [dt for dt, _info in ours]
+    r = [dt for dt, _info in ref] if ref else []
     info = ours[-1][1] if ours else {}
     ratio = med(o) / med(r) if r and med(r) else None
     out = {'section': section, 'op': op, 'ours_runs': o, 'ref_runs': r,
@@ -316,7 +320,7 @@ def count_filters(t):
 
 
 def sec_count(b):
-    lib, runs = b.lib, b.args.runs
+    runs = b.args.runs
     rows = []
 
     def ours_all():
@@ -327,16 +331,9 @@ def sec_count(b):
     _cli_counts(res['cli'])
     rows.append(row('2', 'count, no filter', res['ours'], res['cli'], 'conntrack -L | wc -l'))
     for name, filters, cli_args in count_filters(b.table):
-        def ours(filters=filters):
-            cf = lib.ct_filter.compile_filter(filters)
-            with b.client() as c:
-                n = c.count(cf)
-            return {'matched': n, 'kernel_filter': cf.describe_kernel(),
-                    'method': 'kernel filter, count only' if cf.kernel_complete
-                    else 'kernel prefilter + residual on value tuples'}, None
         cmd = b.cli('-L ' + cli_args, '2>/dev/null | wc -l')
-        res = b.compare({'ours': lambda ours=ours: b.timed(ours),
-                         'cli': lambda cmd=cmd: b.sh_timed(cmd)}, runs)
+        res = b.compare({'ours': functools.partial(b.timed, _count_op(b, filters)),
+                         'cli': functools.partial(b.sh_timed, cmd)}, runs)
         _cli_counts(res['cli'])
         r = row('2', 'count %s' % name, res['ours'], res['cli'],
                 'conntrack -L %s | wc -l' % cli_args, 0.5, '>= 2x faster than CLI')
@@ -344,6 +341,36 @@ def sec_count(b):
             r['note'] = 'COUNT MISMATCH: ours %s, CLI %s' % (r['matched'], r['ref_matched'])
         rows.append(r)
     return rows
+
+
+def _count_op(b, filters):
+    def ours():
+        cf = b.lib.ct_filter.compile_filter(filters)
+        with b.client() as c:
+            n = c.count(cf)
+        return {'matched': n, 'kernel_filter': cf.describe_kernel(),
+                'method': 'kernel filter, count only' if cf.kernel_complete
+                else 'kernel prefilter + residual on value tuples'}, None
+    return ours
+
+
+def _flush_op(b, filters):
+    def ours():
+        with b.client() as c:
+            res = b.lib.ct_flush.flush(c, dict(filters), {})
+        return {'matched': res['matched'], 'deleted': res['deleted'],
+                'method': res['method'], 'kernel_filter': res['kernel_filter']}, res
+    return ours
+
+
+def _kernel_flush_op(b, filters):
+    def kernel():
+        cf = b.lib.ct_filter.compile_filter(filters)
+        with b.client() as c:
+            c.flush(cf)
+        return {'method': 'client.flush(compile_filter(...))',
+                'kernel_filter': cf.describe_kernel()}, None
+    return kernel
 
 
 def _cli_counts(results):
@@ -356,7 +383,7 @@ def _cli_counts(results):
 
 
 def sec_delete(b):
-    lib, runs, t = b.lib, b.args.runs, b.table
+    runs, t = b.args.runs, b.table
     rows = []
     net = ipaddress.ip_network(t.cidr)
     cases = [('orig_src exact', {'orig_src': t.exact}, '-s %s' % t.exact, True),
@@ -365,22 +392,11 @@ def sec_delete(b):
     if t.dnat:
         cases.append(('dst_nat', {'dst_nat': t.dnat}, '--dst-nat %s' % t.dnat, False))
     for name, filters, cli_args, kernel_can in cases:
-        def ours(filters=filters):
-            with b.client() as c:
-                res = lib.ct_flush.flush(c, dict(filters), {})
-            return {'matched': res['matched'], 'deleted': res['deleted'],
-                    'method': res['method'], 'kernel_filter': res['kernel_filter']}, res
-
-        def kernel(filters=filters):
-            cf = lib.ct_filter.compile_filter(filters)
-            with b.client() as c:
-                c.flush(cf)
-            return {'method': 'client.flush(compile_filter(...))',
-                    'kernel_filter': cf.describe_kernel()}, None
         cmd = b.cli('-D ' + cli_args)
-        sides = {'ours': lambda ours=ours: b.timed(ours), 'cli': lambda cmd=cmd: b.sh_timed(cmd)}
+        sides = {'ours': functools.partial(b.timed, _flush_op(b, filters)),
+                 'cli': functools.partial(b.sh_timed, cmd)}
         if kernel_can:
-            sides['kernel'] = lambda kernel=kernel: b.timed(kernel)
+            sides['kernel'] = functools.partial(b.timed, _kernel_flush_op(b, filters))
         res = b.compare(sides, runs, after=_after_delete(b, filters))
         label = 'conntrack -D %s' % cli_args
         if kernel_can:
@@ -559,8 +575,8 @@ def sec_e2e(b, rows_so_far):
         play = os.path.join(work, 'play.yml')
         with open(play, 'w', encoding='utf-8') as fh:
             fh.write('- hosts: localhost\n  gather_facts: false\n  tasks:\n'
-                     '    - name: %s\n      %s: %s\n' % (json.dumps(name), module,
-                                                        json.dumps(margs)))
+                     '    - name: %s\n      %s: %s\n'
+                     % (json.dumps(name), module, json.dumps(margs)))
         runs_out = []
         for _run in range(runs):
             if os.path.exists(timer_out):
@@ -643,7 +659,8 @@ def sec_rss(b):
     ]
     out = []
     for name, margs, target in cases:
-        runs = [module_rss(b, 'conntrack_info', dict(margs, netns=ns)) for _ in range(b.args.runs)]
+        runs = [module_rss(b, 'conntrack_info', dict(margs, netns=ns))
+                for _run in range(b.args.runs)]
         rss = med([r[0] for r in runs])
         out.append({'op': name, 'args': margs, 'peak_rss_mib': rss / MiB,
                     'wall': med([r[1] for r in runs]), 'output_bytes': runs[-1][3],
@@ -723,8 +740,8 @@ def print_report(result, stream=sys.stdout):
         t = [('task', 'task s', 'wall s', 'task - trivial', 'client time s', 'result')]
         for r in result['e2e']:
             res = r.get('result') or {}
-            desc = ', '.join('%s=%s' % (k, res[k]) for k in ('count', 'matched', 'deleted',
-                                                                'method') if k in res)
+            desc = ', '.join('%s=%s' % (k, res[k])
+                             for k in ('count', 'matched', 'deleted', 'method') if k in res)
             if r.get('entries_returned'):
                 desc += ', %d entries returned' % r['entries_returned']
             if r.get('errors'):
