@@ -671,14 +671,26 @@ def sec_rss(b):
 
 
 # -------------------------------------------------------------------------- profile
-def profile(b):
-    prof = cProfile.Profile()
+def profiles(b):
+    """{title: cProfile top functions} of the full decode and of a CIDR delete."""
+    out = {}
     with b.client() as c:
-        gc.collect()
-        prof.enable()
-        sink = c.entries()
-        prof.disable()
-    del sink
+        out['ConntrackClient.entries() (full dump into entries)'] = _profile(b, c.entries)
+    cidr = {'orig_src': b.table.cidr}
+    with b.client() as c:
+        out['conntrack_flush logic, orig_src %s (dump_delete)' % b.table.cidr] = _profile(
+            b, functools.partial(b.lib.ct_flush.flush, c, dict(cidr), {}))
+    b.restore(cidr, b.remaining())
+    return out
+
+
+def _profile(b, fn):
+    prof = cProfile.Profile()
+    gc.collect()
+    prof.enable()
+    res = fn()
+    prof.disable()
+    del res
     text = io.StringIO()
     stats = pstats.Stats(prof, stream=text)
     stats.sort_stats('tottime').print_stats(14)
@@ -762,9 +774,9 @@ def print_report(result, stream=sys.stdout):
             w('  %-42s %7.1f MiB  %6s s  output %9d bytes%s%s\n'
               % (r['op'], r['peak_rss_mib'], fmt_s(r['wall']), r['output_bytes'], tgt,
                  '' if r['ok'] else '  FAILED: %s' % r['error']))
-    if result.get('profile'):
-        w('\ncProfile of ConntrackClient.entries() (one run, profiler overhead included):\n')
-        w(result['profile'] + '\n')
+    for title, text in (result.get('profiles') or {}).items():
+        w('\ncProfile of %s (one run, profiler overhead included):\n' % title)
+        w(text + '\n')
 
 
 # --------------------------------------------------------------------------- driver
@@ -867,7 +879,7 @@ def run_one(b, n, sections):
         result['rss'] = sec_rss(b)
     if 'profile' in sections:
         print('  profile ...', flush=True)
-        result['profile'] = profile(b)
+        result['profiles'] = profiles(b)
     if 'e2e' in sections:
         print('  e2e ...', flush=True)
         result['e2e'] = sec_e2e(b, rows)
