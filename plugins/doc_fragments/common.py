@@ -14,8 +14,9 @@ options:
   netns:
     description:
       - Network namespace to work in, without moving the Ansible process.
-      - A name under C(/run/netns) (as C(ip netns add) creates), or a path such as
-        C(/proc/1234/ns/net).
+      - A name under C(/run/netns) (as C(ip netns add) creates), or an absolute path such
+        as C(/proc/1234/ns/net).
+      - An empty value (an undefined variable) is an error, not the module's own namespace.
       - A namespace that does not exist is an error; it is never created.
       - When omitted, the namespace of the module process (usually the host's).
     type: str

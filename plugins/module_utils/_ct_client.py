@@ -47,14 +47,34 @@ _TABLE_MSG = {
 
 
 def netns_path(netns):
-    """/run/netns/NAME for a bare name, else the path itself."""
-    return netns if '/' in netns else os.path.join('/run/netns', netns)
+    """/run/netns/NAME for a bare name, else the path itself (which must be absolute).
+
+    An empty or blank name (an undefined variable) is an error, never "this process's
+    namespace": that would run a flush meant for a test or container namespace on the host.
+    """
+    if not isinstance(netns, str) or not netns.strip():
+        raise ConntrackError('netns: invalid value %r: empty (an undefined variable?); leave '
+                             'the option out to use the namespace of the module' % (netns,),
+                             option='netns')
+    if '\0' in netns:
+        raise ConntrackError('netns: invalid value %r: contains a NUL byte' % (netns,),
+                             option='netns')
+    if '/' in netns:
+        if not os.path.isabs(netns):
+            raise ConntrackError('netns: invalid value %r: a path must be absolute, such as '
+                                 '/proc/PID/ns/net; a bare name is looked up in /run/netns'
+                                 % (netns,), option='netns')
+        return netns
+    if netns in ('.', '..'):
+        raise ConntrackError('netns: invalid value %r: not a namespace name' % (netns,),
+                             option='netns')
+    return os.path.join('/run/netns', netns)
 
 
 def open_socket(netns=None, protocol=C.NETLINK_NETFILTER):
     """A netlink socket (NETLINK_NETFILTER unless told) in ``netns`` (None: this
     process's namespace)."""
-    if netns:
+    if netns is not None:
         path = netns_path(netns)
         if not os.path.exists(path):
             raise ConntrackError('netns: network namespace %r not found (%s does not exist)'
