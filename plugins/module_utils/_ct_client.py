@@ -80,16 +80,18 @@ def open_socket(netns=None, protocol=C.NETLINK_NETFILTER):
             raise ConntrackError('netns: network namespace %r not found (%s does not exist)'
                                  % (netns, path), option='netns')
         try:
-            from pyroute2.netns import create_socket  # lazy: only namespaces need it
+            from pyroute2 import netns as pyroute2_netns  # lazy: only namespaces need it
         except ImportError as exc:
             raise ConntrackError('netns: the pyroute2 Python library is required to enter a '
                                  'network namespace: %s' % exc, option='netns')
         try:
+            if not hasattr(pyroute2_netns, 'create_socket'):
+                return _open_socket_setns(pyroute2_netns, path, protocol)
             # flags=0: never create a missing namespace.  libc given: pyroute2 would
             # otherwise locate it with ctypes.util.find_library, which runs ldconfig
             # (~0.2 s of every task).
-            return create_socket(path, socket.AF_NETLINK, socket.SOCK_RAW, protocol, flags=0,
-                                 libc=_libc())
+            return pyroute2_netns.create_socket(path, socket.AF_NETLINK, socket.SOCK_RAW,
+                                                protocol, flags=0, libc=_libc())
         except OSError as exc:
             raise ConntrackError('netns: cannot enter network namespace %r: %s'
                                  % (netns, exc), errno_num=exc.errno, option='netns')
@@ -100,6 +102,25 @@ def open_socket(netns=None, protocol=C.NETLINK_NETFILTER):
         return socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, protocol)
     except OSError as exc:
         raise kernel_error(exc.errno, 'opening a netlink socket (protocol %d)' % protocol)
+
+
+def _open_socket_setns(pyroute2_netns, path, protocol):
+    """pyroute2 without netns.create_socket (0.7.x, e.g. Debian 12's python3-pyroute2):
+    move this thread into the namespace, open the socket there, move back.
+
+    The socket stays in the namespace it was opened in. flags=0: never create a missing
+    namespace.
+    """
+    libc = _libc()
+    home = os.open('/proc/thread-self/ns/net', os.O_RDONLY)
+    try:
+        pyroute2_netns.setns(path, flags=0, libc=libc)
+        try:
+            return socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, protocol)
+        finally:
+            pyroute2_netns.setns(home, flags=0, libc=libc)
+    finally:
+        os.close(home)
 
 
 def _libc():
