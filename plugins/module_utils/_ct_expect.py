@@ -16,10 +16,13 @@ IPCTNL_MSG_EXP_NEW, and therefore what this module checks before it asks:
     always matched exactly (dumps show all ones there);
   * CTA_EXPECT_TIMEOUT is ignored on create (the master helper's policy sets it, 300 s
     for ftp) and is the only thing a later EXP_NEW without NLM_F_EXCL changes;
-  * CTA_EXPECT_FLAGS loses USERSPACE; CTA_EXPECT_CLASS is ignored without
-    CTA_EXPECT_HELP_NAME and must not exceed that helper's class maximum;
-  * CTA_EXPECT_HELP_NAME is the helper of the *expected* connection; dumps show the
-    *master's* helper instead, so the module cannot compare it;
+  * CTA_EXPECT_FLAGS loses USERSPACE; CTA_EXPECT_CLASS must not exceed the class
+    maximum of the master's helper (EINVAL; ftp has one class);
+  * CTA_EXPECT_HELP_NAME once named a helper for the *expected* connection; kernels with
+    "ctnetlink: ignore explicit helper on new expectations" (2026 stable updates, this
+    6.18) ignore it, even an unknown name.  Dumps show the *master's* helper, so the
+    module's ``helper`` is that one: a check on the master, compared like the rest.  The
+    attribute is sent only with a class, which older kernels ignored without it;
   * the NAT part keeps the source address and port and the direction; only an expectfn
     (``nat-follow-master``) uses it;
   * a helper limits the expectations per master (ftp: 1), evicting the oldest.
@@ -41,15 +44,14 @@ SETTABLE_FLAGS = ('PERMANENT', 'INACTIVE')
 
 _CREATE_HINTS = {
     errno.ENOENT: 'the master connection vanished',
-    errno.EOPNOTSUPP: 'the master connection has no helper, or helper %(helper)r does not '
-                      'exist for this protocol',
+    errno.EOPNOTSUPP: 'the master connection has no helper',
     errno.ESHUTDOWN: 'the master connection has no helper',
     errno.EBUSY: 'it clashes with another expectation that covers the same connections',
     errno.EALREADY: 'an expectation with this tuple exists for another master or class',
     errno.EMFILE: "too many expectations: the master helper's limit per connection, or "
                   'nf_conntrack_expect_max, is reached',
-    errno.EINVAL: 'the kernel refused an attribute (class above the helper maximum, or an '
-                  'unknown fn?)',
+    errno.EINVAL: 'the kernel refused an attribute (a class above the maximum of helper '
+                  '%(helper)s, or an unknown fn?)',
 }
 
 
@@ -211,9 +213,6 @@ def build_spec(params):
         else:
             _fail('flags', name, 'expected PERMANENT, INACTIVE or USERSPACE')
     klass = parse_int('class', params.get('class') or 0, 0, 0xFFFFFFFF)
-    if klass and not helper:
-        raise ConntrackError('class: %d needs helper: the kernel ignores the class of an '
-                             'expectation without one' % klass, option='class')
     fn = params.get('fn')
     nat = None
     nat_p = params.get('nat')
@@ -282,8 +281,8 @@ def desired_view(spec, master_entry=None):
 
 
 def differences(current, spec, master_entry):
-    """Names of what differs between a kernel expectation and the spec (not the timeout,
-    which falls, nor the expected connection's helper, which the kernel does not report)."""
+    """Names of what differs between a kernel expectation and the spec: not the timeout,
+    which falls; the helper is the master's, checked when the master is looked up."""
     out = []
     if master_entry is not None:
         want = _tuple_cmp(master_entry['orig'])
@@ -332,6 +331,10 @@ def _find_master(client, spec):
                              'expectations only to connections with a helper (create the master '
                              'with helper: ftp, or assign one with an nftables ct helper rule)'
                              % (desc, where), errno_num=errno.EOPNOTSUPP, option='master')
+    if spec['helper'] and entry['helper'] != spec['helper']:
+        raise ConntrackError('helper: the master connection %s%s has helper %s, not %s (an '
+                             "expectation's helper is its master's)"
+                             % (desc, where, entry['helper'], spec['helper']), option='helper')
     return entry
 
 
@@ -343,13 +346,15 @@ def _endpoint(tup, addr, port):
     return '%s:%s' % (tup[addr], tup[port])
 
 
-def _create(client, spec):
+def _create(client, spec, master_entry):
+    # the helper name goes along only with a class (see the module docstring)
+    spec = dict(spec, helper=master_entry['helper'] if spec['class'] else None)
     try:
         client.expect_create(spec)
     except ConntrackError as exc:
         hint = _CREATE_HINTS.get(exc.errno)
         if hint:
-            raise ConntrackError('%s: %s' % (exc.msg, hint % {'helper': spec['helper']}),
+            raise ConntrackError('%s: %s' % (exc.msg, hint % {'helper': master_entry['helper']}),
                                  errno_num=exc.errno)
         raise
     if spec['timeout'] is not None:
@@ -401,7 +406,7 @@ def ensure(client, params, check_mode=False, diff=False, warn=None):
     if not check_mode:
         if current is not None:
             client.expect_delete(fam, proto, spec['tuple'], zone or None, current.get('id'))
-        _create(client, spec)
+        _create(client, spec, master_entry)
         after = client.expect_get(fam, proto, spec['tuple'], zone or None)
         if after is None:
             raise ConntrackError('the expectation was created but is gone at once (timed out, '

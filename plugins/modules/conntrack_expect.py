@@ -134,11 +134,13 @@ options:
     default: false
   helper:
     description:
-      - Helper that the expected connection gets when it arrives (C(CTA_EXPECT_HELP_NAME)),
-        and that O(class) refers to. The helper of an FTP data connection is none, so leave it
-        out to mimic the FTP helper.
-      - The kernel does not report it back (listings show the I(master)'s helper), so it is
-        not compared with an existing expectation.
+      - The helper of the expectation, which is the helper of its master connection (what
+        listings show as C(helper)). When given, the module checks that the master carries
+        this helper and fails, before changing anything, when it does not.
+      - No other helper can be given to the expected connection. Kernels with the 2026
+        stable change "ctnetlink - ignore explicit helper on new expectations" (this
+        module was tested on 6.18) ignore a helper requested over netlink, and the
+        connection that uses an expectation gets no helper of its own.
     type: str
   flags:
     description:
@@ -150,8 +152,9 @@ options:
     choices: [PERMANENT, INACTIVE, USERSPACE]
   class:
     description:
-      - Expectation class of the helper (for example the SIP helper's audio/video classes).
-        Needs O(helper); at most that helper's class maximum.
+      - Expectation class of the master's helper (for example the audio/video classes of
+        the SIP helper). The kernel refuses a class above that helper's maximum (ftp has
+        only class 0).
     type: int
     default: 0
   fn:
