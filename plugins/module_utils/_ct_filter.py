@@ -55,8 +55,12 @@ def parse_int(option, value, lo, hi):
     if isinstance(value, int):
         num = value
     elif isinstance(value, str) and value.strip():
+        text = value.strip()
+        # int() alone would also take '1_000' and non-ASCII digits ('\u0665' = 5)
+        if not text.isascii() or '_' in text:
+            _fail(option, value, 'expected an integer (decimal or 0x hex digits)')
         try:
-            num = int(value.strip(), 0)
+            num = int(text, 0)
         except ValueError:
             _fail(option, value, 'expected an integer')
     else:
@@ -69,7 +73,7 @@ def parse_int(option, value, lo, hi):
 def parse_proto(option, value):
     if isinstance(value, str) and value.strip().lower() in C.PROTO_NUMBERS:
         return C.PROTO_NUMBERS[value.strip().lower()]
-    if isinstance(value, str) and not value.strip().isdigit():
+    if isinstance(value, str) and not (value.strip().isascii() and value.strip().isdigit()):
         _fail(option, value, 'unknown protocol; use one of %s or a number'
               % ', '.join(sorted(C.PROTO_NUMBERS)))
     return parse_int(option, value, 0, 255)
@@ -78,6 +82,9 @@ def parse_proto(option, value):
 def parse_network(option, value):
     if not isinstance(value, str) or not value.strip():
         _fail(option, value, 'expected an IPv4/IPv6 address or CIDR network')
+    if '%' in value:
+        # ipaddress accepts 'fe80::1%eth0'; conntrack tuples carry no scope id
+        _fail(option, value, 'a scope id (%interface) has no meaning in a conntrack tuple')
     try:
         return ipaddress.ip_network(value.strip(), strict=False)
     except ValueError:
@@ -102,7 +109,8 @@ def parse_labels(option, values, label_map):
     for v in _as_list(option, values):
         if isinstance(v, str) and v in names:
             bits.append(names[v])
-        elif isinstance(v, int) or (isinstance(v, str) and v.strip().isdigit()):
+        elif isinstance(v, int) or (isinstance(v, str) and v.strip().isascii()
+                                    and v.strip().isdigit()):
             bits.append(parse_int(option, v, 0, MAX_LABEL_BIT))
         else:
             known = ', '.join(sorted(names)) or 'none (no connlabel.conf)'
@@ -172,6 +180,10 @@ _FIELD = {'src': 0, 'dst': 1, 'sport': 3, 'dport': 4, 'icmp_type': 5, 'icmp_code
 _STATUS, _MARK, _ZONE, _PSTATE = SLOT['status'], SLOT['mark'], SLOT['zone'], SLOT['pstate']
 _HELPER, _LABELS = SLOT['helper'], SLOT['labels']
 _O_ZONE, _R_ZONE = SLOT['o_zone'], SLOT['r_zone']
+
+
+def _proto_names(protos):
+    return ' or '.join(str(C.PROTO_NAMES.get(n, n)) for n in protos)
 
 
 def _slot(side, field):
@@ -271,9 +283,9 @@ class CompiledFilter:
 
         for key, (side, field) in _PORT_KEYS.items():
             if key in p:
-                if one_proto is not None and one_proto not in C.PORT_PROTOS:
+                if protos is not None and not C.PORT_PROTOS.intersection(protos):
                     _fail(key, p[key], 'ports need proto tcp, udp, udplite, sctp or dccp, '
-                          'not %s' % C.PROTO_NAMES.get(one_proto, one_proto))
+                          'not %s' % _proto_names(protos))
                 ports = frozenset(parse_int(key, v, 1, 65535) for v in _as_list(key, p[key]))
                 kernel = one_proto is not None and len(ports) == 1
                 self._check(lambda v, fa, i=_slot(side, field), ps=ports: v[_PROTO] in C.PORT_PROTOS
@@ -285,9 +297,9 @@ class CompiledFilter:
 
         for key, lim in (('icmp_type', 255), ('icmp_code', 255), ('icmp_id', 65535)):
             if key in p:
-                if one_proto is not None and one_proto not in C.ICMP_PROTOS:
+                if protos is not None and not C.ICMP_PROTOS.intersection(protos):
                     _fail(key, p[key], 'needs proto icmp or icmpv6, not %s'
-                          % C.PROTO_NAMES.get(one_proto, one_proto))
+                          % _proto_names(protos))
                 val = parse_int(key, p[key], 0, lim)
                 kernel = one_proto is not None
                 self._check(lambda v, fa, i=_slot('orig', key), x=val: v[_PROTO] in C.ICMP_PROTOS
