@@ -14,6 +14,7 @@ never saw a kernel); ``residual`` only what the kernel could not do for us.
 from __future__ import annotations
 
 import ipaddress
+import re
 
 from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
 from ansible_collections.netfilter.conntrack.plugins.module_utils import _ct_encode as E
@@ -89,6 +90,19 @@ def parse_network(option, value):
         return ipaddress.ip_network(value.strip(), strict=False)
     except ValueError:
         _fail(option, value, 'not an IPv4/IPv6 address or CIDR network')
+
+
+# The kernel's helper names (ftp, Q.931, netbios-ns, snmp_trap ...) fit NF_CT_HELPER_NAME_LEN
+# (16 with the NUL); userspace helpers are named within the same limit.
+_HELPER_RE = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.-]{0,14}')
+
+
+def parse_helper(option, value):
+    """A conntrack helper name (a string YAML gave as a list or a dict is not one)."""
+    if not isinstance(value, str) or not _HELPER_RE.fullmatch(value.strip()):
+        _fail(option, value, 'expected a conntrack helper name such as ftp, sip or tftp '
+              '(letters, digits, _ . -, at most 15 characters)')
+    return value.strip()
 
 
 def parse_mark(option, value):
@@ -365,7 +379,7 @@ class CompiledFilter:
             m = _AddrMatch(nets['any_nat']).func()
             self._check(lambda v, fa: (nat_src(v) and m(v[10])) or (nat_dst(v) and m(v[9])))
         if 'helper' in p:
-            helpers = frozenset(str(h) for h in _as_list('helper', p['helper']))
+            helpers = frozenset(parse_helper('helper', h) for h in _as_list('helper', p['helper']))
             self._check(lambda v, fa: _helper_name(v[_HELPER]) in helpers)
         if 'exclude' in p:
             ex = p['exclude']
