@@ -37,7 +37,7 @@ from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_con
 from ansible_collections.netfilter.conntrack.plugins.module_utils import _ct_encode as E
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_decode import find_attr
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import (
-    parse_int, parse_labels, parse_mark, parse_network, parse_proto)
+    parse_helper, parse_int, parse_labels, parse_mark, parse_network, parse_proto)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
 
 # Status flags a user may ask for (CONFIRMED is always there; accepted as a no-op).
@@ -265,7 +265,7 @@ def build_want(params, label_map=None):
         proto_state = ps
     helper = p.get('helper')
     if helper is not None:
-        helper = str(helper).strip()
+        helper = parse_helper('helper', helper)
     return {
         'state': state, 'family': family, 'proto': proto, 'orig': orig, 'reply': reply,
         'reply_create': reply_create, 'reply_fixed': reply_fixed, 'zone_orig': zo, 'zone_reply': zr, 'timeout': timeout,
