@@ -19,8 +19,29 @@ import os
 import sys
 import time
 
+import atexit
+import shutil
+import tempfile
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, '..', 'build'))  # ansible_collections/ layout
+
+
+def _import_path():
+    """Make ansible_collections.netfilter.conntrack importable: the tree this file is in
+    when it is one (ansible-test's copy, an installed collection), else a private tree
+    with a symlink to this checkout."""
+    coll = os.path.dirname(HERE)
+    parts = coll.split(os.sep)
+    if len(parts) > 3 and parts[-3] == 'ansible_collections':
+        return os.sep.join(parts[:-3])
+    top = tempfile.mkdtemp(prefix='ctfill-')
+    atexit.register(shutil.rmtree, top, True)
+    os.makedirs(os.path.join(top, 'ansible_collections', 'netfilter'))
+    os.symlink(coll, os.path.join(top, 'ansible_collections', 'netfilter', 'conntrack'))
+    return top
+
+
+sys.path.insert(0, _import_path())
 
 from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C  # noqa: E402
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_client import ConntrackClient  # noqa: E402
@@ -76,15 +97,18 @@ def mixed(i):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('--netns', required=True)
+    ap.add_argument('--netns', required=True, action='append',
+                    help='namespace to fill (repeat to fill several with the same entries)')
     ap.add_argument('--count', type=int, default=10000)
     ap.add_argument('--start', type=int, default=0, help='first index (to grow a table)')
     ap.add_argument('--mix', action='store_true')
     args = ap.parse_args()
     make = mixed if args.mix else tcp_plain
     t0 = time.perf_counter()
-    with ConntrackClient(args.netns) as client:
-        res = client.create_many(make(i) for i in range(args.start, args.start + args.count))
+    res = []
+    for netns in args.netns:
+        with ConntrackClient(netns) as client:
+            res += client.create_many(make(i) for i in range(args.start, args.start + args.count))
     bad = [r for r in res if r]
     elapsed = time.perf_counter() - t0
     print('created %d of %d entries in %.2f s (%.0f/s)%s' % (
