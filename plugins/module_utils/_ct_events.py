@@ -40,6 +40,8 @@ GROUPS = {
 }
 DEFAULT_BUFFER = 8 << 20
 MIN_BUFFER = 4096
+MAX_BUFFER = 0x7FFFFFFF        # SO_RCVBUF takes a C int
+MAX_DURATION = 366 * 86400.0   # a year; socket timeouts overflow long before inf
 SO_RCVBUFFORCE = 33
 NETLINK_DROP_MEMBERSHIP = 2
 
@@ -143,9 +145,9 @@ class EventListener:
         bits = group_bits(table, self.types)
         if buffer_size is None:
             buffer_size = DEFAULT_BUFFER
-        if buffer_size < MIN_BUFFER:
-            raise ConntrackError('buffer_size: invalid value %r: at least %d bytes'
-                                 % (buffer_size, MIN_BUFFER), option='buffer_size')
+        if not MIN_BUFFER <= buffer_size <= MAX_BUFFER:
+            raise ConntrackError('buffer_size: invalid value %r: between %d and %d bytes'
+                                 % (buffer_size, MIN_BUFFER, MAX_BUFFER), option='buffer_size')
         self.sock = open_socket(netns)
         try:
             try:
@@ -345,6 +347,9 @@ def _validate(params):
     if duration is None or not duration > 0:
         raise ConntrackError('duration: invalid value %r: seconds, more than 0' % (duration,),
                              option='duration')
+    if not duration <= MAX_DURATION:
+        raise ConntrackError('duration: invalid value %r: at most %d seconds'
+                             % (duration, MAX_DURATION), option='duration')
     max_events = params.get('max_events')
     if max_events is not None and max_events < 1:
         raise ConntrackError('max_events: invalid value %r: 1 or more (leave it out for no '
@@ -352,9 +357,9 @@ def _validate(params):
     parse_event_mask(params.get('event_mask'))
     group_bits(params.get('table') or 'conntrack', ())
     size = params.get('buffer_size')
-    if size is not None and size < MIN_BUFFER:
-        raise ConntrackError('buffer_size: invalid value %r: at least %d bytes'
-                             % (size, MIN_BUFFER), option='buffer_size')
+    if size is not None and not MIN_BUFFER <= size <= MAX_BUFFER:
+        raise ConntrackError('buffer_size: invalid value %r: between %d and %d bytes'
+                             % (size, MIN_BUFFER, MAX_BUFFER), option='buffer_size')
 
 
 def _run(client, cfilter, params, ready):

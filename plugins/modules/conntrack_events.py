@@ -57,7 +57,7 @@ options:
     choices: [NEW, UPDATE, DESTROY]
     default: [NEW, UPDATE, DESTROY]
   duration:
-    description: How long to listen, in seconds (fractions allowed).
+    description: How long to listen, in seconds (fractions allowed), at most a year.
     type: float
     default: 10
   max_events:
@@ -69,6 +69,7 @@ options:
         C(SO_RCVBUFFORCE); the kernel doubles it for bookkeeping (see RV(buffer_size)).
       - Each buffered event takes about 1 KiB; a small buffer loses events under load
         (see RV(lost)).
+      - Between 4096 and 2147483647.
     type: int
     default: 8388608
   ready_file:
