@@ -16,11 +16,30 @@ from ansible_collections.netfilter.conntrack.plugins.module_utils._deps import r
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
 
 
+class _Module(AnsibleModule):
+    """AnsibleModule whose argument errors name the option.
+
+    ansible-core lists the values of no_log options before it checks types: a string
+    given to a dict option with suboptions (``top: orig.src``) makes that step fail
+    first, and the user sees only "dictionary requested, could not parse JSON or
+    key=value".  The type error that names the option comes right after it.
+    """
+
+    def fail_json(self, msg, **kwargs):
+        result = getattr(self, 'validation_result', None)
+        errors = getattr(getattr(result, 'errors', None), 'errors', None) or []
+        if errors and msg == errors[0].msg and type(errors[0]).__name__ == 'NoLogError':
+            named = [e.msg for e in errors[1:] if type(e).__name__ != 'NoLogError']
+            if named:
+                msg = named[0]
+        super().fail_json(msg=msg, **kwargs)
+
+
 def build_module(argument_spec, **kwargs):
     """AnsibleModule with the common options merged in."""
     spec = common_spec()
     spec.update(argument_spec)
-    return AnsibleModule(argument_spec=spec, **kwargs)
+    return _Module(argument_spec=spec, **kwargs)
 
 
 def run_module(module, action):
