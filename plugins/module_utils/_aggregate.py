@@ -43,7 +43,8 @@ def _hashable(value):
 def _unhashable(key, value):
     """The error for a key that ends on a mapping (e.g. orig): count a value, not a dict."""
     return ConntrackError('key: invalid value %r: it names a %s, not a value; use a dotted path '
-                          'to one field such as orig.src' % (key, type(value).__name__),
+                          'to one field such as orig.src'
+                          % (key, 'dict' if isinstance(value, dict) else type(value).__name__),
                           option='key')
 
 
