@@ -22,6 +22,8 @@ options:
     type: str
 requirements:
   - pyroute2 >= 0.7.0 on the managed node (used to open the netlink socket inside O(netns)).
+    When the Python running the module lacks it but the system Python has it (for example
+    Debian's C(python3-pyroute2)), the module re-runs itself under C(/usr/bin/python3).
   - Linux with nf_conntrack and nf_conntrack_netlink (ctnetlink).
   - "root or CAP_NET_ADMIN (use C(become: true))."
 notes:
