@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The test command of netfilter.conntrack.
 #
-#   sudo ./tests/run.sh                 # all stages: sanity, units, integration
+#   sudo ./tests/run.sh                 # all stages: sanity, sanity-oldest, units, integration
 #   sudo ./tests/run.sh units           # one stage (or several: sanity units ...)
+#   sudo ./tests/run.sh sanity-oldest   # sanity under the oldest ansible-core of requires_ansible
 #   sudo ./tests/run.sh setup           # only install packages and .venv, copy the collection
 #   sudo ./tests/run.sh integration -- conntrack_info   # extra args go to ansible-test
 #
@@ -12,7 +13,9 @@
 #   3. writes the offline pip bootstrap shim ansible-test looks for in
 #      ~/.ansible/test/cache/ (its own download host is unreachable here);
 #   4. copies the checkout to build/test/ansible_collections/netfilter/conntrack/ and runs
-#      ansible-test sanity, units and integration (locally, no containers) from there.
+#      ansible-test sanity, units and integration (locally, no containers) from there;
+#   5. sanity-oldest: the same sanity run with the oldest ansible-core that meta/runtime.yml's
+#      requires_ansible admits (requirements-test-oldest.txt), from its own .venv-2.16.
 # Every stage runs even when an earlier one failed; the last line is "N passed, N failed"
 # (sanity tests + unit tests + integration targets) and the exit status is non-zero when
 # anything failed. Logs: build/test/logs/<stage>.log.
@@ -22,6 +25,9 @@
 #   NCT_SKIP_APT=1               never call apt-get
 #   NCT_NETNS_MIN_AGE=300        age (s) above which a leftover nct-* namespace is removed
 #   NCT_VERBOSE=1                pass -v to ansible-test
+#   NCT_SANITY_OLDEST=0          leave sanity-oldest out of the default stages
+#   NCT_WORK=/abs/dir            where the collection copy and logs go (default build/test;
+#                                another directory keeps concurrent runs apart)
 set -uo pipefail
 
 # ---------------------------------------------------------------------------- setup
@@ -33,17 +39,21 @@ COLL_NAME=conntrack
 # A tree of its own under build/: build/ansible_collections may be a symlink to the
 # checkout made by other tools (tools/, benchmarks/), and this script deletes inside
 # its copy.
-WORK="$ROOT/build/test"
+WORK="${NCT_WORK:-$ROOT/build/test}"
 COLL_DIR="$WORK/ansible_collections/$COLL_NS/$COLL_NAME"
 LOGDIR="$WORK/logs"
 VENV="$ROOT/.venv"
+# The oldest ansible-core of requires_ansible (>=2.16.0), for sanity-oldest.
+VENV_OLDEST="$ROOT/.venv-2.16"
+REQS_OLDEST="$ROOT/requirements-test-oldest.txt"
 PY_VERSION=3.11
 # Test network namespaces: every integration target names its namespaces "nct" followed
 # by "-", "_", "." or a digit (setup_conntrack's rig: nct-cli, nct-rtr ...; a target's own:
 # nct_info-cli, nct-flush-1 ...), so that leftovers of crashed runs can be found and
 # removed. Other names (including ncte-..., a developer's own) are never touched.
 is_test_netns() { [[ $1 =~ ^nct[-_.0-9] ]]; }
-APT_PACKAGES=(conntrack nftables iproute2 socat ncat vsftpd lftp procps shellcheck)
+APT_PACKAGES=(conntrack nftables iproute2 socat ncat vsftpd lftp procps shellcheck
+    python3-pyroute2)  # the system Python's pyroute2: module_respawn
 
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore PYTHONDONTWRITEBYTECODE=1
 # Host settings must not leak into the run.
@@ -53,16 +63,19 @@ STAGES=()
 EXTRA=()
 while [ $# -gt 0 ]; do
     case "$1" in
-        sanity|units|integration) STAGES+=("$1") ;;
+        sanity|sanity-oldest|units|integration) STAGES+=("$1") ;;
         setup) SETUP_ONLY=1 ;;
-        all) STAGES+=(sanity units integration) ;;
+        all) STAGES+=(sanity sanity-oldest units integration) ;;
         --) shift; EXTRA=("$@"); break ;;
-        -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) echo "run.sh: unknown stage '$1' (sanity, units, integration, all)" >&2; exit 2 ;;
+        -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "run.sh: unknown stage '$1' (sanity, sanity-oldest, units, integration, all)" >&2; exit 2 ;;
     esac
     shift
 done
-[ ${#STAGES[@]} -eq 0 ] && STAGES=(sanity units integration)
+if [ ${#STAGES[@]} -eq 0 ]; then
+    STAGES=(sanity units integration)
+    [ "${NCT_SANITY_OLDEST:-1}" = 1 ] && STAGES+=(sanity-oldest)
+fi
 
 log() { printf '\n=== %s\n' "$*"; }
 die() { echo "run.sh: $*" >&2; exit 2; }
@@ -103,6 +116,34 @@ ensure_apt_packages() {
 }
 
 # ------------------------------------------------------------------ virtualenv
+# make_venv DIR REQUIREMENTS_FILE... [-- EXTRA_PACKAGE...]: a Python $PY_VERSION venv at DIR
+# with those requirements, reinstalled only when they (or the extras) change.
+make_venv() {
+    local dir="$1"; shift
+    local reqs=() extra=() f
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do reqs+=("$1"); shift; done
+    [ "${1:-}" = -- ] && { shift; extra=("$@"); }
+    local stamp
+    stamp="$( { cat "${reqs[@]}"; echo "${extra[*]}"; echo "$PY_VERSION"; } | sha256sum | cut -d' ' -f1)"
+
+    if [ -e "$dir" ] && ! is_py "$dir/bin/python"; then
+        echo "run.sh: $dir is broken or not Python $PY_VERSION: recreating"
+        rm -rf "$dir"
+    fi
+    if [ -f "$dir/.nct-stamp" ] && [ "$(cat "$dir/.nct-stamp")" = "$stamp" ] && [ -x "$dir/bin/ansible-test" ]; then
+        return 0
+    fi
+    if [ ! -x "$dir/bin/python" ]; then
+        log "creating $dir with $PYBIN"
+        "$PYBIN" -m venv "$dir" || die "python -m venv failed"
+    fi
+    log "pip install into $dir"
+    local args=()
+    for f in "${reqs[@]}"; do args+=(-r "$f"); done
+    "$dir/bin/python" -m pip install -q "${args[@]}" "${extra[@]}" || die "pip install into $dir failed"
+    echo "$stamp" > "$dir/.nct-stamp"
+}
+
 ensure_venv() {
     local reqs=(requirements-test.txt) f
     for f in tests/unit/requirements.txt tests/integration/requirements.txt; do
@@ -110,38 +151,26 @@ ensure_venv() {
     done
     # What ansible-test's local "units" run expects besides pytest
     # (ansible_test/_data/requirements/units.txt).
-    local extra=(pytest-xdist pytest-mock mock)
-    local stamp
-    stamp="$( { cat "${reqs[@]}"; echo "${extra[*]}"; echo "$PY_VERSION"; } | sha256sum | cut -d' ' -f1)"
+    make_venv "$VENV" "${reqs[@]}" -- pytest-xdist pytest-mock mock
+}
 
-    if [ -e "$VENV" ] && ! is_py "$VENV/bin/python"; then
-        echo "run.sh: $VENV is broken or not Python $PY_VERSION: recreating"
-        rm -rf "$VENV"
-    fi
-    if [ -f "$VENV/.nct-stamp" ] && [ "$(cat "$VENV/.nct-stamp")" = "$stamp" ] && [ -x "$VENV/bin/ansible-test" ]; then
-        return 0
-    fi
-    if [ ! -x "$VENV/bin/python" ]; then
-        log "creating $VENV with $PYBIN"
-        "$PYBIN" -m venv "$VENV" || die "python -m venv failed"
-    fi
-    log "pip install into $VENV"
-    local args=()
-    for f in "${reqs[@]}"; do args+=(-r "$f"); done
-    "$VENV/bin/python" -m pip install -q "${args[@]}" "${extra[@]}" || die "pip install failed"
-    echo "$stamp" > "$VENV/.nct-stamp"
+# sanity-oldest only: ansible-core 2.16 (sanity needs nothing else from the controller;
+# pyroute2 and jmespath are there for ansible-doc and manual runs).
+ensure_venv_oldest() {
+    make_venv "$VENV_OLDEST" "$REQS_OLDEST"
 }
 
 # --------------------------------------------------- offline pip bootstrap shim
 # ansible-test bootstraps pip in every virtual environment it creates (the sanity
 # tests' environments, --venv) with a get-pip.py downloaded from
 # ci-files.testing.ansible.com, unreachable here. It first looks for
-# ~/.ansible/test/cache/get_pip_<version>.py (ansible-core 2.19.14: get_pip_24_2.py) and
+# ~/.ansible/test/cache/get_pip_<version>.py (ansible-core 2.19.14: get_pip_24_2.py; 2.16.19:
+# get_pip_23_1_2.py) and
 # runs it through its quiet_pip.py wrapper, sys.argv[1:] = pip install options + packages.
 # The shim bootstraps with the stdlib's ensurepip, then lets pip install what was asked.
-ensure_get_pip_shim() {
+ensure_get_pip_shim() {  # ensure_get_pip_shim [VENV]: for that venv's ansible-test
     local ver
-    ver="$("$VENV/bin/python" - <<'EOF'
+    ver="$("${1:-$VENV}/bin/python" - <<'EOF'
 import re, pathlib, ansible_test
 src = pathlib.Path(ansible_test.__file__).parent / '_internal' / 'python_requirements.py'
 m = re.search(r"default_packages = dict\(\s*pip='([0-9.]+)'", src.read_text())
@@ -242,10 +271,11 @@ STAGE_FAILED=()
 TIMES=()
 
 at() {  # run ansible-test from the collection root; output to the console and a log
+    # (the ansible-test of $AT_VENV, default .venv)
     local logfile="$1"; shift
     local vflag=()
     [ "${NCT_VERBOSE:-0}" = 1 ] && vflag=(-v)
-    ( cd "$COLL_DIR" && "$VENV/bin/ansible-test" "$@" "${vflag[@]}" --color no "${EXTRA[@]}" ) 2>&1 | tee "$logfile"
+    ( cd "$COLL_DIR" && "${AT_VENV:-$VENV}/bin/ansible-test" "$@" "${vflag[@]}" --color no "${EXTRA[@]}" ) 2>&1 | tee "$logfile"
     return "${PIPESTATUS[0]}"
 }
 
@@ -260,17 +290,19 @@ count() {  # add a stage's counts to the totals: count STAGE PASSED FAILED RC [u
 # "FATAL: The N <kind> test(s) listed below (out of M) failed." -> "N M"
 failed_of() { sed -n "s/^[A-Z]*: The \([0-9]\+\) $1 test(s) listed below (out of \([0-9]\+\)) failed.*/\1 \2/p" "$2" | tail -1; }
 
-stage_sanity() {
-    local logf="$LOGDIR/sanity.log" rc ran failed nm
+stage_sanity() {  # stage_sanity [NAME VENV]: sanity with that venv's ansible-core
+    local name="${1:-sanity}"
+    local logf="$LOGDIR/$name.log" rc ran failed nm
     # Local (no --venv): each sanity test still gets its own cached virtualenv under
-    # ~/.ansible/test/venv/, bootstrapped through the shim above.
-    at "$logf" sanity --python "$PY_VERSION"
+    # ~/.ansible/test/venv/, bootstrapped through the shim above. No ignore file: a
+    # finding is fixed, not ignored.
+    AT_VENV="${2:-$VENV}" at "$logf" sanity --python "$PY_VERSION"
     rc=$?
     ran="$(grep -c '^Running sanity test "' "$logf")"
     failed=0
     nm="$(failed_of sanity "$logf")"
     if [ -n "$nm" ]; then failed="${nm% *}"; ran="${nm#* }"; fi
-    count sanity "$((ran - failed))" "$failed" "$rc" "tests "
+    count "$name" "$((ran - failed))" "$failed" "$rc" "tests "
     return "$rc"
 }
 
@@ -337,6 +369,10 @@ find_python
 ensure_apt_packages
 ensure_venv
 ensure_get_pip_shim
+if want_stage sanity-oldest; then
+    ensure_venv_oldest
+    ensure_get_pip_shim "$VENV_OLDEST"
+fi
 sync_collection
 mkdir -p "$LOGDIR"
 printf 'run.sh: setup %ss (python %s; collection copied to %s)\n' "$(( $(date +%s) - T0 ))" "$PYBIN" "$COLL_DIR"
@@ -344,13 +380,14 @@ printf 'run.sh: setup %ss (python %s; collection copied to %s)\n' "$(( $(date +%
 [ "${SETUP_ONLY:-0}" = 1 ] && exit 0
 
 RC=0
-for stage in sanity units integration; do
+for stage in sanity sanity-oldest units integration; do
     want_stage "$stage" || continue
     log "ansible-test $stage"
     t=$(date +%s)
     rc=0
     case "$stage" in
         sanity) stage_sanity || rc=$? ;;
+        sanity-oldest) stage_sanity sanity-oldest "$VENV_OLDEST" || rc=$? ;;
         units) stage_units || rc=$? ;;
         integration) stage_integration || rc=$? ;;
     esac
