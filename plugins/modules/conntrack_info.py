@@ -39,6 +39,10 @@ options:
     description:
       - Which table to read. V(expect) lists expectations; V(dying) and V(unconfirmed) are the
         kernel's transient lists (filtered on the managed node).
+      - For V(expect) the filters see the master connection as the original direction
+        (O(orig_src), O(orig_port_dst), ...) and the expected connection as the reply
+        direction (O(reply_dst), O(reply_port_dst), ...); O(helper) is the master's helper
+        and O(zone) the master's zone.
     type: str
     choices: [conntrack, expect, dying, unconfirmed]
     default: conntrack
@@ -133,6 +137,12 @@ entries:
     - Each entry has C(id), C(family), C(proto), C(proto_num), C(orig) and C(reply) tuples,
       C(proto_state), C(timeout), C(status), C(ctstate), C(mark), C(zone), C(use), C(labels),
       C(nat), C(counters), C(timestamp), C(helper).
+    - With O(table=expect) each entry is an expectation, as C(conntrack -L expect) shows it
+      (both families): C(id), C(family), C(proto), C(proto_num), C(master) (the master's
+      original tuple), C(tuple) (the expected connection), C(mask) (only C(src) and
+      C(sport) are masks), C(timeout), C(helper) (the master's), C(zone) (found through
+      the master: dumps do not carry it; null when the master vanished meanwhile),
+      C(flags), C(class), C(nat) (C(dir) and the saved C(tuple)) and C(fn).
   returned: always
   type: list
   elements: dict
