@@ -19,10 +19,11 @@ description:
     A second identical run reports no change; the kernel's falling timeout alone is not a
     difference.
   - O(state=absent) deletes the entry; an entry already gone is no change.
-  - Read an entry without changing it with O(state=present) in check mode, or with
-    M(netfilter.conntrack.conntrack_info).
+  - To read one entry (C(conntrack -G)) use M(netfilter.conntrack.conntrack_info) with its
+    full tuple. In check mode with diff, this module shows the entry as it is and as the
+    task would make it.
 author:
-  - netfilter.conntrack developers
+  - netfilter.conntrack team (@netfilter-conntrack)
 extends_documentation_fragment:
   - netfilter.conntrack.common
 attributes:
@@ -245,14 +246,16 @@ EXAMPLES = r'''
     sport: 40000
     dport: 8080
 
-- name: Read one entry without changing anything (conntrack -G)
+- name: What would a new mark change? (the entry before and after, nothing written)
   netfilter.conntrack.conntrack_entry:
     proto: tcp
     orig_src: 198.51.100.2
     orig_dst: 198.51.100.100
     sport: 40000
     dport: 8080
+    mark: 6
   check_mode: true
+  diff: true
   register: ct
 '''
 
