@@ -206,20 +206,24 @@ class EventListener:
         finally:
             diag.close()
 
-    def messages(self, deadline, clock=time.monotonic):
-        """Yield (buffer, offset, length, type, flags) of event messages until ``deadline``.
+    def messages(self, deadline, clock=time.monotonic, drain=False):
+        """Yield (buffer, offset, length, type, flags) of event messages until ``deadline``
+        or, with ``drain``, until the receive queue is empty (after unsubscribe()).
 
         ENOBUFS (events dropped) is counted in self.overruns and listening goes on.
         """
         sock, buf = self.sock, self._buf
+        if drain:
+            sock.setblocking(False)
         while True:
-            left = deadline - clock()
-            if left <= 0:
-                return
-            sock.settimeout(left)
+            if not drain:
+                left = deadline - clock()
+                if left <= 0:
+                    return
+                sock.settimeout(left)
             try:
                 n = sock.recv_into(buf)
-            except socket.timeout:
+            except (socket.timeout, BlockingIOError):
                 return
             except OSError as exc:
                 if exc.errno == errno.ENOBUFS:
@@ -269,29 +273,40 @@ def listen(listener, duration, max_events=None, cfilter=None, label_map=None,
     if on_ready is not None:
         on_ready()
     stopped_by = 'duration'
-    for buf, off, mlen, mtype, mflags in listener.messages(deadline, clock):
-        kind = event_type(mtype, mflags)
-        if kind is None or kind not in wanted:
-            continue
-        seen += 1
-        fam = buf[off + 16]
-        if expect:
-            entry = decode_expect(dec, buf, off + 20, off + mlen, fam)
-            if resolve_zone is not None:
-                resolve_zone(entry)
-            if cfilter is not None and not cfilter.matches(expect_view(entry)):
+
+    def take(messages):
+        """Record the events of ``messages``; True once max_events are recorded."""
+        nonlocal seen
+        for buf, off, mlen, mtype, mflags in messages:
+            kind = event_type(mtype, mflags)
+            if kind is None or kind not in wanted:
                 continue
-        else:
-            vals = dec.values(buf, off + 20, off + mlen)
-            if cfilter is not None and not cfilter.matches_values(vals, fam):
-                continue
-            entry = dec.entry(vals, fam)
-        events.append({'type': kind, 'time': round(wall(), 6), 'entry': entry})
-        if max_events is not None and len(events) >= max_events:
-            stopped_by = 'max_events'
-            break
+            seen += 1
+            fam = buf[off + 16]
+            if expect:
+                entry = decode_expect(dec, buf, off + 20, off + mlen, fam)
+                if resolve_zone is not None:
+                    resolve_zone(entry)
+                if cfilter is not None and not cfilter.matches(expect_view(entry)):
+                    continue
+            else:
+                vals = dec.values(buf, off + 20, off + mlen)
+                if cfilter is not None and not cfilter.matches_values(vals, fam):
+                    continue
+                entry = dec.entry(vals, fam)
+            events.append({'type': kind, 'time': round(wall(), 6), 'entry': entry})
+            if max_events is not None and len(events) >= max_events:
+                return True
+        return False
+
+    if take(listener.messages(deadline, clock)):
+        stopped_by = 'max_events'
+    # The window closes: no new events from here on; those the kernel queued before are
+    # still ours (under load the reader lags behind), and so is what it dropped.
+    listener.unsubscribe()
+    if stopped_by != 'max_events' and take(listener.messages(deadline, clock, drain=True)):
+        stopped_by = 'max_events'
     elapsed = clock() - started
-    listener.unsubscribe()  # what is dropped from now on is not ours to count
     drops = listener.drops()
     overruns = listener.overruns
     if drops is None:

@@ -97,16 +97,19 @@ class FakeListener:
 
     table = 'conntrack'
 
-    def __init__(self, messages, types=('NEW', 'UPDATE', 'DESTROY'), drops=0, overruns=0):
+    def __init__(self, messages, types=('NEW', 'UPDATE', 'DESTROY'), drops=0, overruns=0,
+                 queued=()):
         self.msgs = [bytearray(m) for m in messages]
+        self.queued = [bytearray(m) for m in queued]   # still queued when the window ends
         self.types = list(types)
         self._drops = drops
         self.overruns = overruns
         self.buffer_size = 8192
         self.unsubscribed = False
 
-    def messages(self, deadline, clock):
-        for buf in self.msgs:
+    def messages(self, deadline, clock, drain=False):
+        assert drain == self.unsubscribed, 'drain only after unsubscribe'
+        for buf in self.queued if drain else self.msgs:
             mlen, mtype, mflags, _s, _p = struct.unpack_from('=IHHII', buf, 0)
             yield buf, 0, mlen, mtype, mflags
 
@@ -134,6 +137,16 @@ def test_listen_applies_filters():
     res = listen(FakeListener(msgs), 5, cfilter=compile_filter({'proto': 'udp', 'sport': 3}))
     assert [e['entry']['proto'] for e in res['events']] == ['udp']
     assert res['seen'] == 3
+
+
+def test_events_queued_when_the_window_closes_are_read_after_unsubscribing():
+    res = listen(FakeListener([entry_msg('NEW', 1)], queued=[entry_msg('NEW', 2), entry_msg('DESTROY', 1)]), 5)
+    assert [(e['type'], e['entry']['orig']['sport']) for e in res['events']] == \
+        [('NEW', 1), ('NEW', 2), ('DESTROY', 1)]
+    assert res['stopped_by'] == 'duration'
+    res = listen(FakeListener([entry_msg('NEW', 1)], queued=[entry_msg('NEW', 2), entry_msg('NEW', 3)]), 5,
+                 max_events=2)
+    assert res['count'] == 2 and res['stopped_by'] == 'max_events'
 
 
 def test_listen_stops_at_max_events():
