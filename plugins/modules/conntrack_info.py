@@ -138,10 +138,10 @@ entries:
       C(proto_state), C(timeout), C(status), C(ctstate), C(mark), C(zone), C(use), C(labels),
       C(nat), C(counters), C(timestamp), C(helper).
     - With O(table=expect) each entry is an expectation, as C(conntrack -L expect) shows it
-      (both families): C(id), C(family), C(proto), C(proto_num), C(master) (the master's
+      (both families), with C(id), C(family), C(proto), C(proto_num), C(master) (the master's
       original tuple), C(tuple) (the expected connection), C(mask) (only C(src) and
       C(sport) are masks), C(timeout), C(helper) (the master's), C(zone) (found through
-      the master: dumps do not carry it; null when the master vanished meanwhile),
+      the master, as dumps do not carry it; null when the master vanished meanwhile),
       C(flags), C(class), C(nat) (C(dir) and the saved C(tuple)) and C(fn).
   returned: always
   type: list
