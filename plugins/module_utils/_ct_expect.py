@@ -419,4 +419,3 @@ def ensure(client, params, check_mode=False, diff=False, warn=None):
     if diff:
         result['diff'] = {'before': current or {}, 'after': after}
     return result
-

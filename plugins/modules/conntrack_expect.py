@@ -14,7 +14,7 @@ description:
   - Declares one expectation of the Linux conntrack C(expect) table, the kernel's note that
     a connection (for example the data connection of FTP) is about to arrive and belongs to
     an existing I(master) connection. A connection that matches an expectation is tracked
-    as C(RELATED) to its master (C(conntrack -I expect) and C(-D expect), done right:
+    as C(RELATED) to its master (C(conntrack -I expect) and C(-D expect), done right;
     C(conntrack) 1.4.7 creates broken expectations).
   - O(state=present) creates the expectation, or reports no change when one with the same
     expected tuple and the same master, mask, flags, class, NAT and O(fn) exists. One that
@@ -146,7 +146,7 @@ options:
     description:
       - V(PERMANENT) (the expectation survives its first match), V(INACTIVE) (it matches
         nothing until activated). V(USERSPACE) is accepted for symmetry with listings but
-        ignored with a warning: the kernel sets it itself and removes it from requests.
+        ignored with a warning (the kernel sets it itself and removes it from requests).
     type: list
     elements: str
     choices: [PERMANENT, INACTIVE, USERSPACE]
