@@ -35,6 +35,7 @@ attributes:
     description: Listening changes nothing; the module runs the same in check mode.
   diff_mode:
     support: none
+    description: Nothing is changed, so there is nothing to diff.
   idempotent:
     support: full
     description: Read-only; C(changed) is always false.
