@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # Copyright (c) netfilter.conntrack contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -34,7 +34,7 @@ OUTPUTS = ('default', 'extended,id', 'ktimestamp', 'timestamp')
 
 
 def capture(netns, output, labelmap, attempts=20):
-    for _ in range(attempts):
+    for _attempt in range(attempts):
         with ConntrackClient(netns) as client:
             before = client.entries().entries
         argv = ['ip', 'netns', 'exec', netns, 'conntrack', '-L']
@@ -75,7 +75,7 @@ def main():
                                               '%d NOT RENDERED, e.g. %s' % (len(bad), bad[0])))
             cases.append(case)
     version = subprocess.run(['conntrack', '--version'], capture_output=True,
-                             text=True).stdout.strip()
+                             text=True, check=True).stdout.strip()
     with open(args.out, 'w', encoding='utf-8') as fh:
         fh.write(dump(version, cases))
 
@@ -93,7 +93,6 @@ def dump(version, cases):
         out.append(' }' + (',' if n + 1 < len(cases) else ''))
     out.append(']}')
     return '\n'.join(out) + '\n'
-
 
 
 if __name__ == '__main__':

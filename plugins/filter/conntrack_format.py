@@ -86,8 +86,14 @@ _value:
   type: list
   elements: str
   sample:
-    - "ipv4     2 tcp      6 431999 ESTABLISHED src=198.51.100.2 dst=198.51.100.100 sport=49168 dport=8080 packets=4 bytes=222 src=203.0.113.11 dst=203.0.113.1 sport=8080 dport=49168 packets=3 bytes=174 [ASSURED] mark=0 delta-time=6 use=1"
-    - "ipv4     2 udp      17 595 src=198.51.100.2 dst=203.0.113.11 sport=55633 dport=5999 packets=1 bytes=36 [UNREPLIED] src=203.0.113.11 dst=203.0.113.1 sport=5999 dport=55633 packets=0 bytes=0 mark=0 delta-time=5 use=1"
+    - >-
+      ipv4     2 tcp      6 431999 ESTABLISHED src=198.51.100.2 dst=198.51.100.100
+      sport=49168 dport=8080 packets=4 bytes=222 src=203.0.113.11 dst=203.0.113.1
+      sport=8080 dport=49168 packets=3 bytes=174 [ASSURED] mark=0 delta-time=6 use=1
+    - >-
+      ipv4     2 udp      17 595 src=198.51.100.2 dst=203.0.113.11 sport=55633 dport=5999
+      packets=1 bytes=36 [UNREPLIED] src=203.0.113.11 dst=203.0.113.1 sport=5999 dport=55633
+      packets=0 bytes=0 mark=0 delta-time=5 use=1
 '''
 
 from ansible.errors import AnsibleFilterError

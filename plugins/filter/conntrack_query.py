@@ -44,13 +44,16 @@ EXAMPLES = r'''
 
 - name: Source ports of the connections DNATed to one backend
   ansible.builtin.debug:
-    msg: "{{ ct.entries | netfilter.conntrack.conntrack_query(\"[?reply.src=='203.0.113.11'].orig.sport\") }}"
+    msg: >-
+      {{ ct.entries | netfilter.conntrack.conntrack_query("[?reply.src=='203.0.113.11'].orig.sport") }}
 
 - name: "'src:sport -> dst:dport' of unreplied UDP flows"
   ansible.builtin.debug:
-    msg: >-
-      {{ ct.entries | netfilter.conntrack.conntrack_query(
-           "[?proto=='udp' && !contains(status, 'SEEN_REPLY')].join('', [orig.src, ':', to_string(orig.sport), ' -> ', orig.dst, ':', to_string(orig.dport)])") }}
+    msg: "{{ ct.entries | netfilter.conntrack.conntrack_query(unreplied) }}"
+  vars:
+    unreplied: >-
+      [?proto=='udp' && !contains(status, 'SEEN_REPLY')].join('', [orig.src, ':',
+      to_string(orig.sport), ' -> ', orig.dst, ':', to_string(orig.dport)])
 
 - name: The entries with the most bytes in the reply direction (accounting on)
   ansible.builtin.debug:

@@ -220,8 +220,8 @@ def test_native_uses_raw_contents_when_nothing_is_a_template():
         pytest.skip('ansible-core without data tagging')
     lazy = FakeLazyList([ENTRY, other(orig=FakeLazyList(['nested']))])
     out = _filter_args.native(lazy)
-    assert type(out) is list and out[0] is ENTRY and lazy.copies == 1
-    assert type(out[1]['orig']) is list  # nested lazy containers are unwrapped too
+    assert not isinstance(out, FakeLazyList) and out[0] is ENTRY and lazy.copies == 1
+    assert not isinstance(out[1]['orig'], FakeLazyList)  # nested lazy containers are unwrapped too
     assert conntrack_count_by(FakeLazyList([ENTRY]), 'proto') == {'udp': 1}
 
 
