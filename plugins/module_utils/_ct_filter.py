@@ -451,8 +451,10 @@ class CompiledFilter:
         """Whether an entry dict matches every condition (no kernel involved)."""
         if not isinstance(entry, dict):
             return False
-        vals, fam = entry_values(entry, self.label_map)
-        return self.matches_values(vals, fam)
+        try:
+            return self.matches_values(*entry_values(entry, self.label_map))
+        except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+            raise _not_an_entry(entry, exc)
 
     def residual_values(self):
         """Predicate (v, fam) for what the kernel did not filter, or None when it did it all."""
@@ -474,7 +476,13 @@ class CompiledFilter:
         pred = self.residual_values()
         if pred is None:
             return None
-        return lambda entry: pred(*entry_values(entry, self.label_map))
+
+        def residual(entry):
+            try:
+                return pred(*entry_values(entry, self.label_map))
+            except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+                raise _not_an_entry(entry, exc)
+        return residual
 
     def kernel_attrs(self, family):
         """Dump/flush request attributes for one nfgenmsg family."""
@@ -521,6 +529,12 @@ class CompiledFilter:
         if self.zone is not None:
             out.append('zone')
         return out
+
+
+def _not_an_entry(entry, exc):
+    """The error for a dict whose fields have the wrong types (a hand-made "entry")."""
+    return ConntrackError('not a conntrack entry (%s: %s): %.200r'
+                          % (type(exc).__name__, exc, entry))
 
 
 def compile_filter(params, label_map=None):
