@@ -190,7 +190,8 @@ class Formatter:
     def lines(self, entries):
         if self.labels and self.labelmap is None:
             self.labelmap = any(isinstance(lb, str) for e in entries if isinstance(e, dict)
-                                for lb in e.get('labels') or ())
+                                and isinstance(e.get('labels'), (list, tuple))
+                                for lb in e['labels'])
         line = self.line
         return [line(e) for e in entries]
 

@@ -45,7 +45,8 @@ def label_map_for(filters, entries, base=None):
         return base
     used = set(base)
     for entry in entries:
-        for lab in entry.get('labels') or ():
+        labels = entry.get('labels') if isinstance(entry, dict) else None
+        for lab in labels if isinstance(labels, (list, tuple)) else ():
             if isinstance(lab, int):
                 used.add(lab)
     free = [b for b in range(MAX_LABEL_BIT + 1) if b not in used]
