@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Wall time of the conntrack_failover role on a fleet of 1, 10 and 50 hosts (each a network
+# namespace with 600 synthetic entries), with several fork counts. Not a test: it runs the
+# fleet_failover integration target's script and collects its timing lines.
+#   sudo ./benchmarks/fleet.sh            (after ./tests/run.sh setup)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+export PATH="$ROOT/.venv/bin:$PATH"
+export ANSIBLE_COLLECTIONS_PATH="$ROOT/build/test"
+[ -d "$ANSIBLE_COLLECTIONS_PATH/ansible_collections/netfilter/conntrack" ] || "$ROOT/tests/run.sh" setup
+TARGET="$ANSIBLE_COLLECTIONS_PATH/ansible_collections/netfilter/conntrack/tests/integration/targets/fleet_failover"
+OUT=$(mktemp)
+uptime
+for combo in ${FLEET_COMBOS:-1:1 10:1 10:10 50:10 50:25 50:50}; do
+    FLEET_HOSTS=${combo%%:*} FLEET_FORKS=${combo##*:} FLEET_TIMING_FILE=$OUT \
+        "$TARGET/runme.sh" > /dev/null
+done
+printf '%-6s %-6s %-8s %s\n' hosts forks run wall
+sed -E 's/fleet-timing: hosts=([0-9]+) forks=([0-9]+) run=([a-z]+) wall=([0-9.]+) s/\1 \2 \3 \4/' "$OUT" \
+    | awk '{printf "%-6s %-6s %-8s %6.2f s  (%.3f s/host)\n", $1, $2, $3, $4, $4 / $1}'
+rm -f "$OUT"
