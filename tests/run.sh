@@ -4,6 +4,7 @@
 #   sudo ./tests/run.sh                 # all stages: sanity, sanity-oldest, units, integration
 #   sudo ./tests/run.sh units           # one stage (or several: sanity units ...)
 #   sudo ./tests/run.sh sanity-oldest   # sanity under the oldest ansible-core of requires_ansible
+#   sudo ./tests/run.sh lint            # ansible-lint (production), antsibull-changelog, antsibull-docs
 #   sudo ./tests/run.sh setup           # only install packages and .venv, copy the collection
 #   sudo ./tests/run.sh integration -- conntrack_info   # extra args go to ansible-test
 #
@@ -15,7 +16,10 @@
 #   4. copies the checkout to build/test/ansible_collections/netfilter/conntrack/ and runs
 #      ansible-test sanity, units and integration (locally, no containers) from there;
 #   5. sanity-oldest: the same sanity run with the oldest ansible-core that meta/runtime.yml's
-#      requires_ansible admits (requirements-test-oldest.txt), from its own .venv-2.16.
+#      requires_ansible admits (requirements-test-oldest.txt), from its own .venv-2.16;
+#   6. lint (from .venv-lint, tests/lint/requirements.txt): ansible-lint --profile production
+#      on roles/, demo/ and every plugin's EXAMPLES written out as playbooks;
+#      antsibull-changelog lint; antsibull-docs lint-collection-docs --plugin-docs.
 # Every stage runs even when an earlier one failed; the last line is "N passed, N failed"
 # (sanity tests + unit tests + integration targets) and the exit status is non-zero when
 # anything failed. Logs: build/test/logs/<stage>.log.
@@ -26,6 +30,7 @@
 #   NCT_NETNS_MIN_AGE=300        age (s) above which a leftover nct-* namespace is removed
 #   NCT_VERBOSE=1                pass -v to ansible-test
 #   NCT_SANITY_OLDEST=0          leave sanity-oldest out of the default stages
+#   NCT_LINT=0                   leave lint out of the default stages
 #   NCT_WORK=/abs/dir            where the collection copy and logs go (default build/test;
 #                                another directory keeps concurrent runs apart)
 set -uo pipefail
@@ -46,6 +51,9 @@ VENV="$ROOT/.venv"
 # The oldest ansible-core of requires_ansible (>=2.16.0), for sanity-oldest.
 VENV_OLDEST="$ROOT/.venv-2.16"
 REQS_OLDEST="$ROOT/requirements-test-oldest.txt"
+# The linters (ansible-lint, antsibull-changelog, antsibull-docs), for lint.
+VENV_LINT="$ROOT/.venv-lint"
+REQS_LINT="$ROOT/tests/lint/requirements.txt"
 PY_VERSION=3.11
 # Test network namespaces: every integration target names its namespaces "nct" followed
 # by "-", "_", "." or a digit (setup_conntrack's rig: nct-cli, nct-rtr ...; a target's own:
@@ -63,18 +71,19 @@ STAGES=()
 EXTRA=()
 while [ $# -gt 0 ]; do
     case "$1" in
-        sanity|sanity-oldest|units|integration) STAGES+=("$1") ;;
+        sanity|sanity-oldest|units|integration|lint) STAGES+=("$1") ;;
         setup) SETUP_ONLY=1 ;;
-        all) STAGES+=(sanity sanity-oldest units integration) ;;
+        all) STAGES+=(sanity sanity-oldest units integration lint) ;;
         --) shift; EXTRA=("$@"); break ;;
-        -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) echo "run.sh: unknown stage '$1' (sanity, sanity-oldest, units, integration, all)" >&2; exit 2 ;;
+        -h|--help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "run.sh: unknown stage '$1' (sanity, sanity-oldest, units, integration, lint, all)" >&2; exit 2 ;;
     esac
     shift
 done
 if [ ${#STAGES[@]} -eq 0 ]; then
     STAGES=(sanity units integration)
     [ "${NCT_SANITY_OLDEST:-1}" = 1 ] && STAGES+=(sanity-oldest)
+    [ "${NCT_LINT:-1}" = 1 ] && STAGES+=(lint)
 fi
 
 log() { printf '\n=== %s\n' "$*"; }
@@ -158,6 +167,10 @@ ensure_venv() {
 # pyroute2 and jmespath are there for ansible-doc and manual runs).
 ensure_venv_oldest() {
     make_venv "$VENV_OLDEST" "$REQS_OLDEST"
+}
+
+ensure_venv_lint() {
+    make_venv "$VENV_LINT" "$REQS_LINT"
 }
 
 # --------------------------------------------------- offline pip bootstrap shim
@@ -363,6 +376,34 @@ stage_integration() {
     return "$rc"
 }
 
+# lint: each linter is one test. They run in the collection copy, with the copy's
+# collections path, so that ansible-lint resolves netfilter.conntrack.* there.
+stage_lint() {
+    # the examples go inside the copy: ansible-lint ignores files outside its project
+    local logf="$LOGDIR/lint.log" p=0 f=0 failed=() examples=tests/lint/examples
+    : > "$logf"
+    lint_step() {  # lint_step NAME COMMAND...: run in the copy, log, count
+        local name="$1"; shift
+        printf '\n--- %s\n' "$name" | tee -a "$logf"
+        if ( cd "$COLL_DIR" && PATH="$VENV_LINT/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$WORK" \
+                ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false "$@" ) 2>&1 | tee -a "$logf"; [ "${PIPESTATUS[0]}" -eq 0 ]; then
+            p=$((p + 1))
+        else
+            f=$((f + 1)); failed+=("$name")
+        fi
+    }
+    rm -rf "${COLL_DIR:?}/$examples"
+    lint_step "EXAMPLES as playbooks" "$VENV_LINT/bin/python" tests/lint/examples_to_playbooks.py "$examples"
+    lint_step "ansible-lint --profile production roles/ demo/ EXAMPLES" \
+        ansible-lint --offline --nocolor --profile production roles/ demo/ "$examples"
+    lint_step "antsibull-changelog lint" antsibull-changelog lint
+    lint_step "antsibull-docs lint-collection-docs --plugin-docs" \
+        antsibull-docs lint-collection-docs --plugin-docs .
+    [ ${#failed[@]} -gt 0 ] && echo "lint: failed: ${failed[*]}"
+    count lint "$p" "$f" "$([ "$f" -eq 0 ] && echo 0 || echo 1)" "checks "
+    [ "$f" -eq 0 ]
+}
+
 # ------------------------------------------------------------------------ main
 T0=$(date +%s)
 find_python
@@ -373,6 +414,7 @@ if want_stage sanity-oldest; then
     ensure_venv_oldest
     ensure_get_pip_shim "$VENV_OLDEST"
 fi
+want_stage lint && ensure_venv_lint
 sync_collection
 mkdir -p "$LOGDIR"
 printf 'run.sh: setup %ss (python %s; collection copied to %s)\n' "$(( $(date +%s) - T0 ))" "$PYBIN" "$COLL_DIR"
@@ -380,7 +422,7 @@ printf 'run.sh: setup %ss (python %s; collection copied to %s)\n' "$(( $(date +%
 [ "${SETUP_ONLY:-0}" = 1 ] && exit 0
 
 RC=0
-for stage in sanity sanity-oldest units integration; do
+for stage in sanity sanity-oldest units integration lint; do
     want_stage "$stage" || continue
     log "ansible-test $stage"
     t=$(date +%s)
@@ -390,6 +432,7 @@ for stage in sanity sanity-oldest units integration; do
         sanity-oldest) stage_sanity sanity-oldest "$VENV_OLDEST" || rc=$? ;;
         units) stage_units || rc=$? ;;
         integration) stage_integration || rc=$? ;;
+        lint) stage_lint || rc=$? ;;
     esac
     if [ "$rc" -ne 0 ]; then
         RC=1
