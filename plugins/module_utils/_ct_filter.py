@@ -111,8 +111,12 @@ def parse_mark(option, value):
         val, _sep, mask = value.partition('/')
         if not val.strip() or not mask.strip():
             _fail(option, value, 'expected VALUE/MASK')
-        v = parse_int(option, val, 0, 0xFFFFFFFF)
-        m = parse_int(option, mask, 0, 0xFFFFFFFF)
+        try:
+            v = parse_int(option, val, 0, 0xFFFFFFFF)
+            m = parse_int(option, mask, 0, 0xFFFFFFFF)
+        except ConntrackError:
+            # name the whole value, not the half that failed
+            _fail(option, value, 'expected VALUE/MASK, two 32-bit integers (decimal or 0x hex)')
         return v & m, m
     return parse_int(option, value, 0, 0xFFFFFFFF), 0xFFFFFFFF
 
