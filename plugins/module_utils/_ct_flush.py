@@ -42,7 +42,8 @@ def kernel_release():
 
 
 class _Collect:
-    """Counts matches, decodes only the first ``keep``, optionally records delete keys."""
+    """Counts matches, decodes only the first ``keep``, optionally records delete keys
+    (the dump's own original-tuple bytes, zone and id)."""
 
     def __init__(self, keep, keys):
         self.keep = keep
@@ -54,12 +55,15 @@ class _Collect:
         self.entries = []
         self.keys = []
 
-    def __call__(self, dec, vals, fam):
+    def __call__(self, dec, vals, fam, buf, off, mlen):
         self.count += 1
-        if len(self.entries) < self.keep:
-            self.entries.append(dec.entry(vals, fam))
-        if self.want_keys:
-            self.keys.append((fam, E.key_from_values(fam, vals)))
+        if self.want_keys or len(self.entries) < self.keep:
+            if vals is None:
+                vals = dec.values(buf, off + 20, off + mlen)
+            if len(self.entries) < self.keep:
+                self.entries.append(dec.entry(vals, fam))
+            if self.want_keys:
+                self.keys.append((fam, E.key_from_message(buf, off, fam, vals)))
 
 
 def flush(client, filters, params, check_mode=False):
@@ -102,7 +106,12 @@ def flush(client, filters, params, check_mode=False):
     else:
         path = 'dump_delete'
     collect = _Collect(keep, keys=path == 'dump_delete')
-    client.walk(cfilter, on_values=collect, on_reset=collect.reset)
+    if all_:
+        # the table's size from one stats request; a sample only if entries are wanted
+        collect.count = client.global_counts()[0]
+        collect.entries = client.first_entries(keep)
+    else:
+        client.walk(cfilter, on_values=collect, on_reset=collect.reset, lazy=True)
     result = {'changed': False, 'matched': collect.count, 'deleted': 0, 'vanished': 0,
               'entries': collect.entries, 'method': path,
               'kernel_filter': cfilter.describe_kernel() if cfilter else ['all']}
