@@ -132,6 +132,31 @@ def _libc():
         return None
 
 
+class Sample:
+    """A walk(lazy=True) consumer: counts matches, decodes only the first ``keep``,
+    optionally records delete keys (the dump's own original-tuple bytes, zone and id)."""
+
+    def __init__(self, keep, keys):
+        self.keep = keep
+        self.want_keys = keys
+        self.reset()
+
+    def reset(self):
+        self.count = 0
+        self.entries = []
+        self.keys = []
+
+    def __call__(self, dec, vals, fam, buf, off, mlen):
+        self.count += 1
+        if self.want_keys or len(self.entries) < self.keep:
+            if vals is None:
+                vals = dec.values(buf, off + 20, off + mlen)
+            if len(self.entries) < self.keep:
+                self.entries.append(dec.entry(vals, fam))
+            if self.want_keys:
+                self.keys.append((fam, E.key_from_message(buf, off, fam, vals)))
+
+
 class CountSink:
     """Counts matching messages; decodes only when a residual predicate needs it."""
 

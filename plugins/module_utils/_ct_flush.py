@@ -22,7 +22,7 @@ from __future__ import annotations
 import errno
 import os
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _ct_encode as E
+from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_client import Sample
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import compile_filter
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import (
     ConntrackError, errno_message)
@@ -39,31 +39,6 @@ def kernel_release():
         return int(parts[0]), int(parts[1])
     except (ValueError, IndexError):
         return (0, 0)
-
-
-class _Collect:
-    """Counts matches, decodes only the first ``keep``, optionally records delete keys
-    (the dump's own original-tuple bytes, zone and id)."""
-
-    def __init__(self, keep, keys):
-        self.keep = keep
-        self.want_keys = keys
-        self.reset()
-
-    def reset(self):
-        self.count = 0
-        self.entries = []
-        self.keys = []
-
-    def __call__(self, dec, vals, fam, buf, off, mlen):
-        self.count += 1
-        if self.want_keys or len(self.entries) < self.keep:
-            if vals is None:
-                vals = dec.values(buf, off + 20, off + mlen)
-            if len(self.entries) < self.keep:
-                self.entries.append(dec.entry(vals, fam))
-            if self.want_keys:
-                self.keys.append((fam, E.key_from_message(buf, off, fam, vals)))
 
 
 def flush(client, filters, params, check_mode=False):
@@ -105,7 +80,7 @@ def flush(client, filters, params, check_mode=False):
         path = 'kernel_filtered_flush'
     else:
         path = 'dump_delete'
-    collect = _Collect(keep, keys=path == 'dump_delete')
+    collect = Sample(keep, keys=path == 'dump_delete')
     if all_:
         # the table's size from one stats request; a sample only if entries are wanted
         collect.count = client.global_counts()[0]

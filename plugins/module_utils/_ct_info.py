@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from ansible_collections.netfilter.conntrack.plugins.module_utils._aggregate import CountBy, Top
+from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_client import Sample
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import compile_filter
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
 
@@ -44,8 +45,13 @@ def gather_info(client, filters, params, check_mode=False):
         keep = (limit if limit is not None else None) if want_entries else 0
         # Zeroing in the dump itself is exact only when the kernel filtered everything.
         zero_in_dump = zero and not check_mode and cfilter.kernel_complete
-        sink = client.entries(cfilter, table, limit=keep, aggregators=aggs,
-                              zero=zero_in_dump, keys=zero and not zero_in_dump)
+        if aggs or zero or table == 'expect':
+            sink = client.entries(cfilter, table, limit=keep, aggregators=aggs,
+                                  zero=zero_in_dump, keys=zero and not zero_in_dump)
+        else:
+            # decode only the entries returned (limit): the rest is only counted
+            sink = Sample(float('inf') if keep is None else keep, keys=False)
+            client.walk(cfilter, table, on_values=sink, on_reset=sink.reset, lazy=True)
         if zero:
             result['zeroed'] = sink.count
             result['changed'] = sink.count > 0
