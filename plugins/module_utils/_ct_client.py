@@ -331,11 +331,21 @@ class ConntrackClient:
                     out.append(bytes(self._buf[off:off + mlen]))
                 off += (mlen + 3) & ~3
 
-    def batch(self, messages, what='batch', ok_errnos=()):
+    def request_unless_gone(self, subsys, msg, family, payload, what='request'):
+        """request(), but None instead of an error when the object does not exist
+        (ENOENT: never there, expired, or deleted by someone else)."""
+        try:
+            return self.request(subsys, msg, family, payload, what=what)
+        except ConntrackError as exc:
+            if exc.errno == errno.ENOENT:
+                return None
+            raise
+
+    def batch(self, messages, what='batch'):
         """Send (subsys, msg, flags, family, payload) requests, BATCH per sendmsg.
 
         Returns a list of errno values (0 = success), one per message, in order.
-        Errnos not in ok_errnos are still returned; the caller decides.
+        Errors are returned, not raised: the caller decides which ones matter.
         """
         results = []
         chunk, seqs = [], {}
@@ -487,13 +497,9 @@ class ConntrackClient:
 
     def get_message(self, family, proto, orig, zone=None):
         """The kernel's reply message (bytes) for one entry by original tuple, or None."""
-        try:
-            msgs = self.request(C.NFNL_SUBSYS_CTNETLINK, C.IPCTNL_MSG_CT_GET, family,
-                                E.key_attrs(family, proto, orig, zone), what='getting an entry')
-        except ConntrackError as exc:
-            if exc.errno == errno.ENOENT:
-                return None
-            raise
+        msgs = self.request_unless_gone(C.NFNL_SUBSYS_CTNETLINK, C.IPCTNL_MSG_CT_GET, family,
+                                        E.key_attrs(family, proto, orig, zone),
+                                        what='getting an entry')
         return msgs[0] if msgs else None
 
     def first_entries(self, count):
@@ -545,15 +551,9 @@ class ConntrackClient:
 
     def delete(self, family, proto, orig, zone=None, ct_id=None):
         """Delete one entry; False when it was already gone."""
-        try:
-            self.request(C.NFNL_SUBSYS_CTNETLINK, C.IPCTNL_MSG_CT_DELETE, family,
-                         E.key_attrs(family, proto, orig, zone, ct_id),
-                         what='deleting an entry')
-        except ConntrackError as exc:
-            if exc.errno == errno.ENOENT:
-                return False
-            raise
-        return True
+        return self.request_unless_gone(C.NFNL_SUBSYS_CTNETLINK, C.IPCTNL_MSG_CT_DELETE, family,
+                                        E.key_attrs(family, proto, orig, zone, ct_id),
+                                        what='deleting an entry') is not None
 
     def create_many(self, specs, update=False):
         """Create (or update) many entries, BATCH per send; returns the errno list."""
@@ -568,12 +568,6 @@ class ConntrackClient:
                             E.key_attrs(fam, proto, orig, zone, ct_id))
                            for fam, proto, orig, zone, ct_id in keys), what='zeroing counters')
 
-    def delete_keys(self, keys):
-        """Delete entries given by entry_key() (race-safe: the id must match)."""
-        return self.batch(((C.NFNL_SUBSYS_CTNETLINK, C.IPCTNL_MSG_CT_DELETE, 0, fam,
-                            E.key_attrs(fam, proto, orig, zone, ct_id))
-                           for fam, proto, orig, zone, ct_id in keys), what='deleting entries')
-
     def delete_raw(self, keys):
         """Delete entries given as (family, attribute bytes); returns the errno list."""
         return self.batch(((C.NFNL_SUBSYS_CTNETLINK, C.IPCTNL_MSG_CT_DELETE, 0, fam, payload)
@@ -582,15 +576,11 @@ class ConntrackClient:
     # -- expectations ---------------------------------------------------------------
     def expect_get(self, family, proto, tup, zone=None, exp_id=None):
         """One expectation by expected tuple (in ``zone``), decoded, or None."""
-        try:
-            msgs = self.request(C.NFNL_SUBSYS_CTNETLINK_EXP, C.IPCTNL_MSG_EXP_GET, family,
-                                E.expect_key_attrs(family, proto, tup, zone, exp_id),
-                                what='getting an expectation')
-        except ConntrackError as exc:
-            if exc.errno == errno.ENOENT:
-                return None
-            raise
-        for raw in msgs:
+        msgs = self.request_unless_gone(C.NFNL_SUBSYS_CTNETLINK_EXP, C.IPCTNL_MSG_EXP_GET,
+                                        family,
+                                        E.expect_key_attrs(family, proto, tup, zone, exp_id),
+                                        what='getting an expectation')
+        for raw in msgs or ():
             exp = decode_expect(self.decoder(), raw, 20, len(raw), raw[16])
             exp['zone'] = zone or 0  # the kernel does not report it; the get proved it
             return exp
@@ -609,15 +599,10 @@ class ConntrackClient:
 
     def expect_delete(self, family, proto, tup, zone=None, exp_id=None):
         """Delete one expectation by expected tuple (and id); False when already gone."""
-        try:
-            self.request(C.NFNL_SUBSYS_CTNETLINK_EXP, C.IPCTNL_MSG_EXP_DELETE, family,
-                         E.expect_key_attrs(family, proto, tup, zone, exp_id),
-                         what='deleting an expectation')
-        except ConntrackError as exc:
-            if exc.errno == errno.ENOENT:
-                return False
-            raise
-        return True
+        return self.request_unless_gone(
+            C.NFNL_SUBSYS_CTNETLINK_EXP, C.IPCTNL_MSG_EXP_DELETE, family,
+            E.expect_key_attrs(family, proto, tup, zone, exp_id),
+            what='deleting an expectation') is not None
 
     def expect_zones(self, exps):
         """Fill in the ``zone`` of decoded expectations, which dumps do not carry.
