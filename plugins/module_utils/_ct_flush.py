@@ -71,43 +71,51 @@ def flush(client, filters, params, check_mode=False):
     cfilter = None if all_ else compile_filter(filters, client.label_map)
 
     if table == 'expect':
-        return _flush_expect(client, cfilter, max_delete, keep, check_mode)
+        # expectations are few and the kernel filters none of them: dump, match, delete
+        sink = client.entries(cfilter, table='expect')
+        path = 'kernel_flush_all' if all_ else 'dump_delete'
+        count, entries, kernel_filter = sink.count, sink.entries[:keep], ['all'] if all_ else []
 
-    kernel_ok = kernel_release() >= KERNEL_FLUSH_MIN if method == 'auto' else method == 'kernel'
-    if all_:
-        path = 'kernel_flush_all'
-    elif cfilter.kernel_complete and kernel_ok:
-        path = 'kernel_filtered_flush'
+        def delete():
+            return client.expect_delete_many(sink.entries)
     else:
-        path = 'dump_delete'
-    collect = Sample(keep, keys=path == 'dump_delete')
-    if all_:
-        # the table's size from one stats request; a sample only if entries are wanted
-        collect.count = client.global_counts()[0]
-        collect.entries = client.first_entries(keep)
-    else:
-        client.walk(cfilter, on_values=collect, on_reset=collect.reset, lazy=True)
-    result = {'changed': False, 'matched': collect.count, 'deleted': 0, 'vanished': 0,
-              'entries': collect.entries, 'method': path,
-              'kernel_filter': cfilter.describe_kernel() if cfilter else ['all']}
-    _guard(collect.count, max_delete)
-    if collect.count == 0:
+        kernel_ok = (kernel_release() >= KERNEL_FLUSH_MIN if method == 'auto'
+                     else method == 'kernel')
+        if all_:
+            path = 'kernel_flush_all'
+        elif cfilter.kernel_complete and kernel_ok:
+            path = 'kernel_filtered_flush'
+        else:
+            path = 'dump_delete'
+        collect = Sample(keep, keys=path == 'dump_delete')
+        if all_:
+            # the table's size from one stats request; a sample only if entries are wanted
+            collect.count = client.global_counts()[0]
+            collect.entries = client.first_entries(keep)
+        else:
+            client.walk(cfilter, on_values=collect, on_reset=collect.reset, lazy=True)
+        count, entries = collect.count, collect.entries
+        kernel_filter = cfilter.describe_kernel() if cfilter else ['all']
+
+        def delete():
+            return client.delete_raw(collect.keys)
+
+    result = {'changed': False, 'matched': count, 'deleted': 0, 'vanished': 0,
+              'entries': entries, 'method': path, 'kernel_filter': kernel_filter}
+    if max_delete is not None and count > max_delete:
+        raise ConntrackError('max_delete: %d entries match, more than max_delete=%d: nothing '
+                             'was deleted' % (count, max_delete), option='max_delete')
+    if count == 0:
         return result
     result['changed'] = True
     if check_mode:
         return result
     if path == 'dump_delete':
-        result['deleted'], result['vanished'] = _tally(client.delete_raw(collect.keys))
+        result['deleted'], result['vanished'] = _tally(delete())
     else:
-        client.flush(cfilter)
-        result['deleted'] = collect.count
+        client.flush(cfilter, table=table)
+        result['deleted'] = count
     return result
-
-
-def _guard(matched, max_delete):
-    if max_delete is not None and matched > max_delete:
-        raise ConntrackError('max_delete: %d entries match, more than max_delete=%d: nothing '
-                             'was deleted' % (matched, max_delete), option='max_delete')
 
 
 def _tally(results):
@@ -123,22 +131,3 @@ def _tally(results):
                                  % (deleted, errno_message(res, 'deleting an entry')),
                                  errno_num=res)
     return deleted, vanished
-
-
-def _flush_expect(client, cfilter, max_delete, keep, check_mode):
-    sink = client.entries(cfilter, table='expect', limit=None)
-    result = {'changed': False, 'matched': sink.count, 'deleted': 0, 'vanished': 0,
-              'entries': sink.entries[:keep], 'method': 'kernel_flush_all' if cfilter is None
-              else 'dump_delete', 'kernel_filter': [] if cfilter else ['all']}
-    _guard(sink.count, max_delete)
-    if sink.count == 0:
-        return result
-    result['changed'] = True
-    if check_mode:
-        return result
-    if cfilter is None:
-        client.flush(table='expect')
-        result['deleted'] = sink.count
-    else:
-        result['deleted'], result['vanished'] = _tally(client.expect_delete_many(sink.entries))
-    return result
