@@ -19,7 +19,8 @@
 #      requires_ansible admits (requirements-test-oldest.txt), from its own .venv-2.16;
 #   6. lint (from .venv-lint, tests/lint/requirements.txt): ansible-lint --profile production
 #      on roles/, demo/ and every plugin's EXAMPLES written out as playbooks;
-#      antsibull-changelog lint; antsibull-docs lint-collection-docs --plugin-docs.
+#      antsibull-changelog lint; antsibull-docs lint-collection-docs --plugin-docs;
+#      galaxy-importer on the tarball ansible-galaxy collection build makes.
 # Every stage runs even when an earlier one failed; the last line is "N passed, N failed"
 # (sanity tests + unit tests + integration targets) and the exit status is non-zero when
 # anything failed. Logs: build/test/logs/<stage>.log.
@@ -376,6 +377,15 @@ stage_integration() {
     return "$rc"
 }
 
+# shellcheck disable=SC2317  # called through lint_step "$@"
+galaxy_import() {  # galaxy_import DIR: build the tarball into DIR, run galaxy-importer on it
+    rm -rf "$1" && mkdir -p "$1" || return 1
+    ansible-galaxy collection build --output-path "$1" . >/dev/null || return 1
+    printf '[galaxy-importer]\nRUN_ANSIBLE_TEST = False\nRUN_ANSIBLE_LINT = True\n' > "$1/galaxy-importer.cfg"
+    # (it writes importer_result.json into the working directory)
+    ( cd "$1" && GALAXY_IMPORTER_CONFIG=galaxy-importer.cfg python -m galaxy_importer.main netfilter-conntrack-*.tar.gz )
+}
+
 # lint: each linter is one test. They run in the collection copy, with the copy's
 # collections path, so that ansible-lint resolves netfilter.conntrack.* there.
 stage_lint() {
@@ -392,13 +402,17 @@ stage_lint() {
             f=$((f + 1)); failed+=("$name")
         fi
     }
+    lint_step "antsibull-changelog lint" antsibull-changelog lint
+    lint_step "antsibull-docs lint-collection-docs --plugin-docs" \
+        antsibull-docs lint-collection-docs --plugin-docs .
+    # Galaxy's own import checks on the built tarball (its ansible-test run is off: no
+    # containers here; sanity is the stages above). Before the examples are written into
+    # the copy: they are not part of the collection.
+    lint_step "galaxy-importer on the built tarball" galaxy_import "$WORK/dist"
     rm -rf "${COLL_DIR:?}/$examples"
     lint_step "EXAMPLES as playbooks" "$VENV_LINT/bin/python" tests/lint/examples_to_playbooks.py "$examples"
     lint_step "ansible-lint --profile production roles/ demo/ EXAMPLES" \
         ansible-lint --offline --nocolor --profile production roles/ demo/ "$examples"
-    lint_step "antsibull-changelog lint" antsibull-changelog lint
-    lint_step "antsibull-docs lint-collection-docs --plugin-docs" \
-        antsibull-docs lint-collection-docs --plugin-docs .
     [ ${#failed[@]} -gt 0 ] && echo "lint: failed: ${failed[*]}"
     count lint "$p" "$f" "$([ "$f" -eq 0 ] && echo 0 || echo 1)" "checks "
     [ "$f" -eq 0 ]
