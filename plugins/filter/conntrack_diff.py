@@ -43,8 +43,9 @@ EXAMPLES = r'''
     orig_dst: 198.51.100.100
   register: before
 
-- name: Move the VIP's backend (your own tasks)
-  ansible.builtin.include_tasks: failover.yml
+- name: Move the VIP to the standby backend (your own change)
+  ansible.builtin.command: nft -f /etc/nftables.d/vip-standby.nft
+  changed_when: true
 
 - name: After
   netfilter.conntrack.conntrack_info:
