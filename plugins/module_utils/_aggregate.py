@@ -89,25 +89,20 @@ def _label(value):
     return 'null' if value is None else str(value)
 
 
-def count_by(entries, key):
-    agg = CountBy(key)
+def _fill(agg, entries):
     get, counter = agg.get, agg.counter
     for entry in entries:
         value = _hashable(get(entry))
         try:
             counter[value] += 1
         except TypeError:
-            raise _unhashable(key, value) from None
+            raise _unhashable(agg.key, value) from None
     return agg.result()
+
+
+def count_by(entries, key):
+    return _fill(CountBy(key), entries)
 
 
 def top(entries, key, n=10):
-    agg = Top(key, n)
-    get, counter = agg.get, agg.counter
-    for entry in entries:
-        value = _hashable(get(entry))
-        try:
-            counter[value] += 1
-        except TypeError:
-            raise _unhashable(key, value) from None
-    return agg.result()
+    return _fill(Top(key, n), entries)

@@ -193,7 +193,24 @@ class EntrySink:
             self.matched_keys.append(entry_key(entry))
 
 
-class ConntrackClient:
+class SocketOwner:
+    """close() and the context manager for classes holding a netlink socket in .sock."""
+
+    sock = None
+
+    def close(self):
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class ConntrackClient(SocketOwner):
     """Talks ctnetlink in one network namespace.  Use as a context manager."""
 
     def __init__(self, netns=None, rcvbuf=16 << 20):
@@ -217,17 +234,6 @@ class ConntrackClient:
         except OSError:
             pass
         self.sock.bind((0, 0))
-
-    def close(self):
-        if self.sock is not None:
-            self.sock.close()
-            self.sock = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def decoder(self):
         return Decoder(self.label_map)

@@ -25,7 +25,8 @@ import struct
 import time
 
 from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_client import open_socket
+from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_client import (
+    SocketOwner, open_socket)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_decode import (
     Decoder, decode_expect, expect_view)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import compile_filter
@@ -135,7 +136,7 @@ def parse_diag_drops(buf, length, portid):
     return None
 
 
-class EventListener:
+class EventListener(SocketOwner):
     """A NETLINK_NETFILTER socket subscribed to the event groups of one table."""
 
     def __init__(self, netns=None, table='conntrack', event_mask=None, buffer_size=None):
@@ -162,17 +163,6 @@ class EventListener:
         self.portid = self.sock.getsockname()[0]
         self.overruns = 0
         self._buf = bytearray(1 << 16)
-
-    def close(self):
-        if self.sock is not None:
-            self.sock.close()
-            self.sock = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def unsubscribe(self):
         for group in GROUPS[self.table].values():

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils._argspec import common_spec
+from ansible_collections.netfilter.conntrack.plugins.module_utils._argspec import (
+    common_spec, filter_params)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_client import ConntrackClient
 from ansible_collections.netfilter.conntrack.plugins.module_utils._deps import require_pyroute2
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
@@ -56,3 +57,11 @@ def run_module(module, action):
         extra = {'errno': exc.errno} if exc.errno else {}
         module.fail_json(msg=exc.msg, **extra)
     module.exit_json(**result)
+
+
+def run_filter_module(argument_spec, logic):
+    """main() of a module that takes the filter options: builds it (check mode supported)
+    and returns logic(client, filters, params, check_mode)."""
+    module = build_module(argument_spec, supports_check_mode=True)
+    run_module(module, lambda mod, client: logic(client, filter_params(mod.params), mod.params,
+                                                 mod.check_mode))

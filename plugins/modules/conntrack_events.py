@@ -226,12 +226,10 @@ event_mask:
   sample: [NEW, UPDATE, DESTROY]
 '''
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils._argspec import (
-    filter_params, filter_spec)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._argspec import filter_spec
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_events import (
     DEFAULT_BUFFER, run)
-from ansible_collections.netfilter.conntrack.plugins.module_utils._module import (
-    build_module, run_module)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._module import run_filter_module
 
 
 def argument_spec():
@@ -249,8 +247,8 @@ def argument_spec():
 
 
 def main():
-    module = build_module(argument_spec(), supports_check_mode=True)
-    run_module(module, lambda mod, client: run(client, filter_params(mod.params), mod.params))
+    run_filter_module(argument_spec(), lambda client, filters, params, _check: run(
+        client, filters, params))
 
 
 if __name__ == '__main__':

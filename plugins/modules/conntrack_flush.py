@@ -138,11 +138,9 @@ kernel_filter:
   sample: [family, reply_tuple]
 '''
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils._argspec import (
-    filter_params, filter_spec)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._argspec import filter_spec
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_flush import flush
-from ansible_collections.netfilter.conntrack.plugins.module_utils._module import (
-    build_module, run_module)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._module import run_filter_module
 
 
 def argument_spec():
@@ -158,9 +156,7 @@ def argument_spec():
 
 
 def main():
-    module = build_module(argument_spec(), supports_check_mode=True)
-    run_module(module, lambda mod, client: flush(
-        client, filter_params(mod.params), mod.params, mod.check_mode))
+    run_filter_module(argument_spec(), flush)
 
 
 if __name__ == '__main__':

@@ -211,10 +211,8 @@ kernel_filter:
   sample: [family, orig_tuple, mark]
 '''
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils._argspec import (
-    filter_params, filter_spec)
-from ansible_collections.netfilter.conntrack.plugins.module_utils._module import (
-    build_module, run_module)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._argspec import filter_spec
+from ansible_collections.netfilter.conntrack.plugins.module_utils._module import run_filter_module
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_info import gather_info
 
 
@@ -235,9 +233,7 @@ def argument_spec():
 
 
 def main():
-    module = build_module(argument_spec(), supports_check_mode=True)
-    run_module(module, lambda mod, client: gather_info(
-        client, filter_params(mod.params), mod.params, mod.check_mode))
+    run_filter_module(argument_spec(), gather_info)
 
 
 if __name__ == '__main__':

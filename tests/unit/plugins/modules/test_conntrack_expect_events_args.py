@@ -15,6 +15,7 @@ import pytest
 
 from ansible.module_utils import basic
 
+from ansible_collections.netfilter.conntrack.plugins.module_utils import _module
 from ansible_collections.netfilter.conntrack.plugins.module_utils._argspec import filter_params
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_events import DEFAULT_BUFFER
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_expect import build_spec
@@ -55,7 +56,7 @@ def build_expect(args):
 
 def build_events(args):
     with patch_module_args(args):
-        return conntrack_events.build_module(conntrack_events.argument_spec(), supports_check_mode=True)
+        return _module.build_module(conntrack_events.argument_spec(), supports_check_mode=True)
 
 
 def test_expect_defaults_reach_build_spec():

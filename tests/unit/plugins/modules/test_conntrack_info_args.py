@@ -15,6 +15,7 @@ import pytest
 
 from ansible.module_utils import basic
 
+from ansible_collections.netfilter.conntrack.plugins.module_utils import _module
 from ansible_collections.netfilter.conntrack.plugins.module_utils._argspec import filter_params
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import compile_filter
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
@@ -54,7 +55,7 @@ def no_exit():
 
 def build(args):
     with patch_module_args(args):
-        return conntrack_info.build_module(conntrack_info.argument_spec(), supports_check_mode=True)
+        return _module.build_module(conntrack_info.argument_spec(), supports_check_mode=True)
 
 
 def fail_msg(args):
