@@ -170,16 +170,14 @@ class CountSink:
 class EntrySink:
     """Collects up to ``limit`` entries, counts all, feeds optional aggregators."""
 
-    def __init__(self, limit=None, aggregators=(), keys=False):
+    def __init__(self, limit=None, aggregators=()):
         self.limit = limit
         self.aggregators = aggregators
-        self.keys = keys
         self.reset()
 
     def reset(self):
         self.count = 0
         self.entries = []
-        self.matched_keys = []
         for agg in self.aggregators:
             agg.reset()
 
@@ -189,8 +187,6 @@ class EntrySink:
             self.entries.append(entry)
         for agg in self.aggregators:
             agg.add(entry)
-        if self.keys:
-            self.matched_keys.append(entry_key(entry))
 
 
 class SocketOwner:
@@ -492,12 +488,9 @@ class ConntrackClient(SocketOwner):
         return sink.count
 
     def entries(self, cfilter=None, table='conntrack', limit=None, aggregators=(),
-                zero=False, keys=False):
-        """EntrySink with the matching entries (up to limit), the count, aggregates.
-
-        keys=True also records every match's key in sink.matched_keys.
-        """
-        sink = EntrySink(limit, aggregators, keys)
+                zero=False):
+        """EntrySink with the matching entries (up to limit), the count, aggregates."""
+        sink = EntrySink(limit, aggregators)
         self.walk(cfilter, table, on_entry=sink.add, on_reset=sink.reset, zero=zero)
         return sink
 

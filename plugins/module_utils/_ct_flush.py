@@ -79,16 +79,20 @@ def flush(client, filters, params, check_mode=False):
         def delete():
             return client.expect_delete_many(sink.entries)
     else:
-        kernel_ok = (kernel_release() >= KERNEL_FLUSH_MIN if method == 'auto'
-                     else method == 'kernel')
-        if all_:
+        # With max_delete, auto deletes exactly the entries it counted (dump_delete): a
+        # kernel flush would also take what matched after the count, past the limit.
+        exact = max_delete is not None and method == 'auto'
+        if method == 'dump' or exact:
+            path = 'dump_delete'
+        elif all_:
             path = 'kernel_flush_all'
-        elif cfilter.kernel_complete and kernel_ok:
+        elif cfilter.kernel_complete and (method == 'kernel'
+                                          or kernel_release() >= KERNEL_FLUSH_MIN):
             path = 'kernel_filtered_flush'
         else:
             path = 'dump_delete'
         collect = Sample(keep, keys=path == 'dump_delete')
-        if all_:
+        if path == 'kernel_flush_all':
             # the table's size from one stats request; a sample only if entries are wanted
             collect.count = client.global_counts()[0]
             collect.entries = client.first_entries(keep)

@@ -9,9 +9,27 @@
 from __future__ import annotations
 
 from ansible_collections.netfilter.conntrack.plugins.module_utils._aggregate import CountBy, Top
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_client import Sample
+from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_client import (
+    Sample, entry_key)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import compile_filter
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
+
+
+class _NonZeroCounters:
+    """Aggregator: the matching entries that have a packet or byte counter above zero."""
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self):
+        self.count = 0
+        self.keys = []
+
+    def add(self, entry):
+        counters = entry.get('counters')
+        if counters and any(v for d in counters.values() for v in d.values()):
+            self.count += 1
+            self.keys.append(entry_key(entry))
 
 
 def gather_info(client, filters, params, check_mode=False):
@@ -32,6 +50,9 @@ def gather_info(client, filters, params, check_mode=False):
         top = Top(top_opt['key'], top_opt.get('n') or 10)
     aggs = counts + ([top] if top else [])
     zero = bool(params.get('zero_counters'))
+    nonzero = _NonZeroCounters() if zero else None
+    if nonzero:
+        aggs.append(nonzero)
     if zero and table != 'conntrack':
         raise ConntrackError('zero_counters: only the conntrack table has counters, not %r'
                              % table, option='zero_counters')
@@ -47,16 +68,17 @@ def gather_info(client, filters, params, check_mode=False):
         zero_in_dump = zero and not check_mode and cfilter.kernel_complete
         if aggs or zero or table == 'expect':
             sink = client.entries(cfilter, table, limit=keep, aggregators=aggs,
-                                  zero=zero_in_dump, keys=zero and not zero_in_dump)
+                                  zero=zero_in_dump)
         else:
             # decode only the entries returned (limit): the rest is only counted
             sink = Sample(float('inf') if keep is None else keep, keys=False)
             client.walk(cfilter, table, on_values=sink, on_reset=sink.reset, lazy=True)
         if zero:
-            result['zeroed'] = sink.count
-            result['changed'] = sink.count > 0
-            if not check_mode and not zero_in_dump:
-                client.zero_counters(sink.matched_keys)
+            # a change only where a counter was not zero already
+            result['zeroed'] = nonzero.count
+            result['changed'] = nonzero.count > 0
+            if not check_mode and not zero_in_dump and nonzero.keys:
+                client.zero_counters(nonzero.keys)
         result['entries'] = sink.entries
         if 'count' in gather:
             result['count'] = sink.count

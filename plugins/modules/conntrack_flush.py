@@ -53,6 +53,9 @@ options:
   max_delete:
     description:
       - Refuse, and delete nothing, when more entries than this match.
+      - With O(method=auto) the module then deletes exactly the entries it counted
+        (RV(method=dump_delete)), so that entries that start to match during the flush
+        cannot push the deletion past the limit.
     type: int
   return_entries:
     description: How many of the matching (deleted) entries to return in RV(entries).

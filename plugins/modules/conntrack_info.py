@@ -199,7 +199,9 @@ limits:
   type: dict
   sample: {count: 1234, max: 262144, buckets: 65536, usage_percent: 0.47, expect_count: 0, expect_max: 4096}
 zeroed:
-  description: Number of entries whose counters were (or in check mode would be) zeroed.
+  description:
+    - Number of matching entries whose counters were not zero and were (or, in check mode,
+      would be) zeroed. O(zero_counters) reports C(changed) only when this is above 0.
   returned: always
   type: int
   sample: 0
