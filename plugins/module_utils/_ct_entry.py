@@ -572,7 +572,23 @@ class EntryManager:
             return ConntrackError('creating %s%s failed (EOPNOTSUPP): %s'
                                   % (self.what, self.where, '; '.join(parts)), errno_num=num,
                                   option='helper' if want['helper'] else 'dst_nat')
+        if num == errno.ENOMEM and creating:
+            return ConntrackError('creating %s%s failed (ENOMEM): %s'
+                                  % (self.what, self.where, self._table_size()), errno_num=num)
         return exc
+
+    def _table_size(self):
+        """Why a create may get ENOMEM: the table's fill against nf_conntrack_max."""
+        try:
+            count, maximum = self.client.global_counts()
+        except ConntrackError:
+            return 'out of memory, or the conntrack table is full (nf_conntrack_max reached)'
+        if maximum and count >= maximum:
+            return ('the conntrack table is full: %d entries, nf_conntrack_max is %d (the '
+                    'kernel evicts only entries that are not ASSURED to make room)'
+                    % (count, maximum))
+        return ('out of memory (the table holds %d entries, nf_conntrack_max is %d)'
+                % (count, maximum))
 
     def _labels_msg(self):
         return ('labels: the kernel keeps no connection labels%s: labels need an nftables rule '
