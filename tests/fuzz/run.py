@@ -69,8 +69,8 @@ def main():
     seed = args.seed if args.seed is not None else random.randrange(1 << 32)
     shares = F.share(args.examples)
     names = args.only or sorted(F.PROPERTIES)
-    print('fuzz: seed %d, %d cases over %s' % (seed, sum(shares[n] for n in names),
-                                              ', '.join(names)), flush=True)
+    print('fuzz: seed %d, %d cases over %s'
+          % (seed, sum(shares[n] for n in names), ', '.join(names)), flush=True)
     total_cases = total_failed = 0
     t_all = time.perf_counter()
     for name in names:

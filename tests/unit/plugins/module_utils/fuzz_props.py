@@ -129,7 +129,7 @@ def expected_entry(spec, status):
     fam, proto = spec['family'], spec['proto']
 
     def tup(t):
-        out = {k: v for k, v in t.items()}
+        out = dict(t)
         out['src'], out['dst'] = _canon(fam, t['src']), _canon(fam, t['dst'])
         return out
     states = C.PROTO_STATES.get(proto)
@@ -191,9 +191,9 @@ def mutated_messages(draw):
     insertions, deletions and forged attribute lengths; or plain random bytes."""
     if draw(st.integers(0, 9)) == 0:
         return draw(st.binary(max_size=700))
-    buf = bytearray(b''.join(kernel_message(s) for s in draw(st.lists(entry_specs(), min_size=1,
-                                                                        max_size=3))))
-    for _ in range(draw(st.integers(1, 6))):
+    specs = draw(st.lists(entry_specs(), min_size=1, max_size=3))
+    buf = bytearray(b''.join(kernel_message(s) for s in specs))
+    for _step in range(draw(st.integers(1, 6))):
         if not buf:
             break
         op = draw(st.sampled_from(('trunc', 'flip', 'ins', 'del', 'len16', 'len32', 'type')))
@@ -369,6 +369,16 @@ def check_plugins(case):
     _try(diff_entries, entries, entries[::-1])
 
 
+def _decoded(spec):
+    msg = kernel_message(spec)
+    return Decoder().decode(msg, _NLMSG_HDR, len(msg), spec['family'])
+
+
+_DECODED = entry_specs().map(_decoded)
+_KEYS = (st.sampled_from(('proto', 'orig.src', 'orig', 'counters.orig.bytes', 'a..b', '', 'labels'))
+         | st.text(max_size=10))
+_OUTPUTS = st.sampled_from(('extended', 'extended,id,labels,ktimestamp', '', 'bogus')) | VALUES
+
 PROPERTIES = {
     'roundtrip_encoder': (entry_specs(), check_roundtrip_encoder, 2),
     'roundtrip_kernel': (st.lists(entry_specs(), min_size=1, max_size=4), check_roundtrip_kernel, 2),
@@ -377,12 +387,8 @@ PROPERTIES = {
                           check_cache_consistency, 2),
     'filter': (st.tuples(FILTERS, LABEL_MAPS, st.lists(entry_specs(), max_size=3),
                          _junk_entries()), check_filter, 5),
-    'plugins': (st.tuples(FILTERS, _junk_entries() | st.lists(entry_specs().map(
-        lambda s: Decoder().decode(kernel_message(s), _NLMSG_HDR, len(kernel_message(s)),
-                                   s['family'])), max_size=3),
-        st.sampled_from(('proto', 'orig.src', 'orig', 'counters.orig.bytes', 'a..b', '', 'labels'))
-        | st.text(max_size=10), st.sampled_from(('extended', 'extended,id,labels,ktimestamp', '',
-                                                 'bogus')) | VALUES), check_plugins, 2),
+    'plugins': (st.tuples(FILTERS, _junk_entries() | st.lists(_DECODED, max_size=3), _KEYS,
+                          _OUTPUTS), check_plugins, 2),
 }
 
 
