@@ -11,7 +11,16 @@ HOSTS=${FLEET_HOSTS:-50}
 FORKS=${FLEET_FORKS:-10}
 PREFIX=nct6_h
 WORK=$(mktemp -d /tmp/nct6-fleet.XXXXXX)
-COLL_ROOT=$(cd ../../../.. && pwd)   # the collection (ansible-test's copy, or a checkout)
+# The collection: ansible-test runs a copy of this directory, so look on the collections
+# path it sets (ANSIBLE_COLLECTIONS_PATH), then above this directory (a checkout).
+COLL_ROOT=""
+IFS=: read -ra _paths <<< "${ANSIBLE_COLLECTIONS_PATH:-}:${ANSIBLE_COLLECTIONS_PATHS:-}"
+for _p in "${_paths[@]}" "$(cd ../../../.. && pwd)"; do
+    for _c in "$_p/ansible_collections/netfilter/conntrack" "$_p"; do
+        if [ -n "$_p" ] && [ -f "$_c/tools/ctfill.py" ]; then COLL_ROOT=$_c; break 2; fi
+    done
+done
+[ -n "$COLL_ROOT" ] || { echo "fleet_failover: cannot find the collection (tools/ctfill.py)"; exit 1; }
 
 BAD_NS=13    # no namespace
 BAD_VAR=27   # dst_nat: not an address
