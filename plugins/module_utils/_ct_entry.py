@@ -43,6 +43,8 @@ from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import
 # Status flags a user may ask for (CONFIRMED is always there; accepted as a no-op).
 SETTABLE_STATUS = ('ASSURED', 'CONFIRMED', 'FIXED_TIMEOUT', 'SEEN_REPLY')
 MAX_TIMEOUT = 0xFFFFFFFF
+# Get-then-write rounds against other writers of the same entry (each round is cheap).
+RACE_ATTEMPTS = 4
 _BE32 = struct.Struct('>I')
 _DCCP_SYSCTL = '/proc/sys/net/netfilter/nf_conntrack_dccp_timeout_request'
 _CT_SYSCTL = '/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established'
@@ -681,13 +683,14 @@ class EntryManager:
         return True, after, ['created']
 
     def run(self):
-        """(changed, before, after, changes); one retry when the entry races with us."""
+        """(changed, before, after, changes); tried again when the entry races with us."""
         if self.want['proto'] == 33 and _dccp_untracked():
             # such a kernel ignores DCCP ports: a get or delete would hit another connection
             raise ConntrackError('proto: %r: the running kernel has no DCCP connection tracking '
                                  '(no nf_conntrack_dccp_* sysctls): it ignores DCCP ports, so '
                                  'one connection cannot be named' % 'dccp', option='proto')
-        for attempt in range(2):
+        for attempt in range(RACE_ATTEMPTS):
+            last = attempt == RACE_ATTEMPTS - 1
             before, raw = self.fetch()
             try:
                 if self.want['state'] == 'absent':
@@ -696,11 +699,14 @@ class EntryManager:
                     changed, after, what = self.present(before, raw)
                 return changed, before, after, what
             except _Vanished:
-                if attempt:
+                if last:
                     raise ConntrackError('%s%s keeps vanishing while being updated'
                                          % (self.what, self.where), errno_num=errno.ENOENT)
             except _Appeared:
-                if attempt or self.fetch()[0] is None:
+                # EEXIST on a create: another writer created the entry since the get (a
+                # race: go again, it is an update now), or another entry holds the same
+                # reply tuple, which stays: only a clash that outlasts every attempt is one.
+                if last and self.fetch()[0] is None:
                     raise ConntrackError(
                         'creating %s%s failed: the kernel has an entry with the same reply '
                         'tuple %s (EEXIST); give reply_src / reply_dst / reply_port_* to make '
