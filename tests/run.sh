@@ -411,8 +411,8 @@ stage_lint() {
     lint_step "galaxy-importer on the built tarball" galaxy_import "$WORK/dist"
     rm -rf "${COLL_DIR:?}/$examples"
     lint_step "EXAMPLES as playbooks" "$VENV_LINT/bin/python" tests/lint/examples_to_playbooks.py "$examples"
-    lint_step "ansible-lint --profile production roles/ demo/ EXAMPLES" \
-        ansible-lint --offline --nocolor --profile production roles/ demo/ "$examples"
+    lint_step "ansible-lint --profile production roles/ demo/ playbooks/ EXAMPLES" \
+        ansible-lint --offline --nocolor --profile production roles/ demo/ playbooks/ "$examples"
     [ ${#failed[@]} -gt 0 ] && echo "lint: failed: ${failed[*]}"
     count lint "$p" "$f" "$([ "$f" -eq 0 ] && echo 0 || echo 1)" "checks "
     [ "$f" -eq 0 ]
