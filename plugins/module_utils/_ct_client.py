@@ -532,6 +532,17 @@ class ConntrackClient(SocketOwner):
         self.sock = open_socket(self.netns)
         self._setup()
 
+    def get_by_reply(self, family, proto, reply, zone=None):
+        """The entry whose reply tuple is ``reply`` (the one a create would clash with)."""
+        payload = E.nest(C.CTA_TUPLE_REPLY, E.tuple_attrs(family, reply, proto))
+        if zone:
+            payload += E.be16(C.CTA_ZONE, zone)
+        msgs = self.request_unless_gone(C.NFNL_SUBSYS_CTNETLINK, C.IPCTNL_MSG_CT_GET, family,
+                                        payload, what='getting an entry by reply tuple')
+        if not msgs:
+            return None
+        return self.decoder().decode(msgs[0], 20, len(msgs[0]), msgs[0][16])
+
     def get(self, family, proto, orig, zone=None):
         """One entry by original tuple, or None."""
         raw = self.get_message(family, proto, orig, zone)

@@ -29,6 +29,7 @@ Kernel behaviour this relies on (checked on Linux 6.18 against `conntrack -L`):
 from __future__ import annotations
 
 import errno
+import ipaddress
 import os
 import socket
 import struct
@@ -706,7 +707,7 @@ class EntryManager:
                 # EEXIST on a create: another writer created the entry since the get (a
                 # race: go again, it is an update now), or another entry holds the same
                 # reply tuple, which stays: only a clash that outlasts every attempt is one.
-                if last and self.fetch()[0] is None:
+                if last and self.fetch()[0] is None and self._reply_clash():
                     raise ConntrackError(
                         'creating %s%s failed: the kernel has an entry with the same reply '
                         'tuple %s (EEXIST); give reply_src / reply_dst / reply_port_* to make '
@@ -715,6 +716,25 @@ class EntryManager:
                         errno_num=errno.EEXIST, option='reply_src')
         raise ConntrackError('%s%s: giving up after a race with another writer'
                              % (self.what, self.where))
+
+
+    def _reply_clash(self):
+        """Whether another connection (another original tuple) holds our reply tuple."""
+        w = self.want
+        holder = self.client.get_by_reply(w['family'], w['proto'], w['reply'],
+                                          w.get('zone_reply') or w.get('zone_orig'))
+        if holder is None:
+            return False
+        theirs = holder['orig']
+        return any(k in theirs and not _same_value(theirs[k], v)
+                   for k, v in w['orig'].items() if v is not None)
+
+
+def _same_value(a, b):
+    try:
+        return ipaddress.ip_address(a) == ipaddress.ip_address(b)
+    except ValueError:
+        return a == b
 
 
 class _Vanished(Exception):
