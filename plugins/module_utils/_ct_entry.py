@@ -717,7 +717,6 @@ class EntryManager:
         raise ConntrackError('%s%s: giving up after a race with another writer'
                              % (self.what, self.where))
 
-
     def _reply_clash(self):
         """Whether another connection (another original tuple) holds our reply tuple."""
         w = self.want
