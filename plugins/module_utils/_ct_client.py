@@ -139,6 +139,8 @@ class Sample:
     def __init__(self, keep, keys):
         self.keep = keep
         self.want_keys = keys
+        # what __call__ reads from vals: id and zone for the delete keys
+        self.slots = (SLOT['id'], SLOT['zone']) if keys else ()
         self.reset()
 
     def reset(self):
@@ -148,13 +150,11 @@ class Sample:
 
     def __call__(self, dec, vals, fam, buf, off, mlen):
         self.count += 1
-        if self.want_keys or len(self.entries) < self.keep:
-            if vals is None:
-                vals = dec.values(buf, off + 20, off + mlen)
-            if len(self.entries) < self.keep:
-                self.entries.append(dec.entry(vals, fam))
-            if self.want_keys:
-                self.keys.append((fam, E.key_from_message(buf, off, fam, vals)))
+        if len(self.entries) < self.keep:
+            self.entries.append(dec.entry(dec.values(buf, off + 20, off + mlen), fam))
+        if self.want_keys:
+            self.keys.append((fam, E.key_from_message(
+                buf, off, fam, vals, lambda: dec.values(buf, off + 20, off + mlen))))
 
 
 class CountSink:
@@ -348,52 +348,60 @@ class ConntrackClient(SocketOwner):
 
         Returns a list of errno values (0 = success), one per message, in order.
         Errors are returned, not raised: the caller decides which ones matter.
+        Only the last request of each sendmsg asks for an ACK: the kernel answers a
+        failed request with an error whatever its flags, and handles the requests of one
+        sendmsg in order, so that ACK closes the chunk (a request without an error before
+        it succeeded).  One reply per failure instead of one per request.
         """
         results = []
-        chunk, seqs = [], {}
+        chunk = []
         for item in messages:
-            subsys, msg, flags, family, payload = item
-            seq = self._next_seq()
-            seqs[seq] = len(results) + len(seqs)
-            chunk.append(E.nlmsg(subsys, msg, C.NLM_F_REQUEST | C.NLM_F_ACK | flags, seq,
-                                 family, payload))
+            chunk.append(item)
             if len(chunk) >= BATCH:
-                results.extend(self._flush_batch(chunk, seqs, what))
-                chunk, seqs = [], {}
+                results.extend(self._flush_batch(chunk, what))
+                chunk = []
         if chunk:
-            results.extend(self._flush_batch(chunk, seqs, what))
+            results.extend(self._flush_batch(chunk, what))
         return results
 
-    def _flush_batch(self, chunk, seqs, what):
-        self._send(b''.join(chunk), what)
-        base = min(seqs.values())
-        res = [None] * len(chunk)
-        pending = len(chunk)
-        while pending:
+    def _flush_batch(self, chunk, what):
+        seqs = {}
+        out = []
+        last = len(chunk) - 1
+        for i, (subsys, msg, flags, family, payload) in enumerate(chunk):
+            seq = self._next_seq()
+            seqs[seq] = i
+            out.append(E.nlmsg(subsys, msg,
+                               C.NLM_F_REQUEST | flags | (C.NLM_F_ACK if i == last else 0),
+                               seq, family, payload))
+        self._send(b''.join(out), what)
+        res = [0] * len(chunk)
+        while True:
             n = self._recv(what)
             off = 0
             while off + 16 <= n:
                 mlen, mtype, _f, mseq, _pid = _NLMSG.unpack_from(self._buf, off)
                 if mlen < 16 or off + mlen > n:
                     raise ConntrackError('%s: malformed netlink reply' % what)
-                if mtype == C.NLMSG_ERROR and mseq in seqs:
-                    idx = seqs[mseq] - base
-                    if res[idx] is None:
-                        res[idx] = -_ERR.unpack_from(self._buf, off + 16)[0]
-                        pending -= 1
+                idx = seqs.get(mseq)
+                if mtype == C.NLMSG_ERROR and idx is not None:
+                    res[idx] = -_ERR.unpack_from(self._buf, off + 16)[0]
+                    if idx == last:
+                        return res
                 off += (mlen + 3) & ~3
-        return res
 
     # -- conntrack table ------------------------------------------------------------
     def walk(self, cfilter=None, table='conntrack', on_values=None, on_entry=None,
-             on_reset=None, zero=False, lazy=False):
+             on_reset=None, zero=False, lazy=False, slots=None):
         """Dump ``table`` with the kernel part of ``cfilter``.
 
         Each entry that passes the whole filter goes to on_values(decoder, vals, family)
         as its canonical value tuple (no dict built), or to on_entry(entry) as a dict.
-        lazy=True: on_values(decoder, vals, family, buf, off, mlen) with vals None when no
-        predicate needed them, so that the consumer decodes only what it keeps
+        lazy=True: on_values(decoder, vals, family, buf, off, mlen), where vals holds only
+        the slots named in ``slots`` (and those the filter read; the rest are None), or is
+        None when nothing was unpacked: the consumer decodes what it keeps itself
         (decoder.values(buf, off + 20, off + mlen)) and can copy raw attributes.
+        The filter's predicates unpack only the fields they read (Decoder.prober).
         """
         subsys, msg = _TABLE_MSG[table]
         if zero:
@@ -423,43 +431,47 @@ class ConntrackClient(SocketOwner):
             return
         else:
             if cfilter is None:
-                pred = None
+                pred, read = None, ()
             elif pushed:
-                pred = cfilter.residual_values()
+                pred, read = cfilter.residual_values(), cfilter.residual_slots()
             else:
                 # dying/unconfirmed dumps take no kernel filter: match everything here
-                pred = cfilter.matches_values
+                pred, read = cfilter.matches_values, cfilter.all_slots()
             values = dec.values
             if on_values is None and on_entry is None:
-                counter = [0]   # count mode: nothing decoded beyond the predicate's needs
+                counter = [0]   # count mode: nothing unpacked beyond the predicate's needs
+                probe = dec.prober(read)
 
                 def handle(buf, off, mlen, _mtype):
-                    if pred is None or pred(values(buf, off + 20, off + mlen), buf[off + 16]):
+                    if pred is None or pred(probe(buf, off + 20, off + mlen), buf[off + 16]):
                         counter[0] += 1
                 on_reset = _chain(on_reset, lambda: counter.__setitem__(0, 0))
             elif lazy:
-                def handle(buf, off, mlen, _mtype):
-                    if pred is None:
-                        on_values(dec, None, buf[off + 16], buf, off, mlen)
-                        return
-                    fam = buf[off + 16]
-                    vals = values(buf, off + 20, off + mlen)
-                    if pred(vals, fam):
-                        on_values(dec, vals, fam, buf, off, mlen)
-            elif on_values is not None:
-                def handle(buf, off, mlen, _mtype):
-                    fam = buf[off + 16]
-                    vals = values(buf, off + 20, off + mlen)
-                    if pred is None or pred(vals, fam):
-                        on_values(dec, vals, fam)
-            else:
-                make = dec.entry
+                if slots is None or read is None:
+                    probe = dec.prober(None)
+                else:
+                    probe = dec.prober(tuple(slots) + read)
+                unpack = pred is not None or bool(slots)
 
                 def handle(buf, off, mlen, _mtype):
                     fam = buf[off + 16]
-                    vals = values(buf, off + 20, off + mlen)
+                    vals = probe(buf, off + 20, off + mlen) if unpack else None
                     if pred is None or pred(vals, fam):
-                        on_entry(make(vals, fam))
+                        on_values(dec, vals, fam, buf, off, mlen)
+            else:
+                probe = dec.prober(read)
+                make = dec.entry
+                consumer = on_values if on_values is not None else on_entry
+
+                def handle(buf, off, mlen, _mtype):
+                    fam = buf[off + 16]
+                    if pred is not None and not pred(probe(buf, off + 20, off + mlen), fam):
+                        return
+                    vals = values(buf, off + 20, off + mlen)
+                    if on_values is not None:
+                        consumer(dec, vals, fam)
+                    else:
+                        consumer(make(vals, fam))
 
         for family in families:
             payload = cfilter.kernel_attrs(family) if pushed else b''

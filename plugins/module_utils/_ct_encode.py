@@ -298,10 +298,13 @@ def expect_attrs(spec):
     return b''.join(parts)
 
 
-def key_from_message(buf, off, family, v):
+def key_from_message(buf, off, family, v, full=None):
     """Delete attributes for a dumped message at buf[off:]: its CTA_TUPLE_ORIG copied as
-    it came (about 1 us), plus zone and id.  Falls back to key_from_values."""
+    it came (about 1 us), plus zone and id (v needs only those two slots).  Falls back to
+    key_from_values on every value (full(): the complete value tuple)."""
     alen, atype = _HDR.unpack_from(buf, off + 20)
+    if v is None or atype & C.NLA_TYPE_MASK != C.CTA_TUPLE_ORIG:
+        v = full() if full is not None else v
     if atype & C.NLA_TYPE_MASK != C.CTA_TUPLE_ORIG:
         return key_from_values(family, v)
     out = bytes(buf[off + 20:off + 20 + ((alen + 3) & ~3)])

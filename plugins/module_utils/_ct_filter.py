@@ -200,6 +200,21 @@ _HELPER, _LABELS = SLOT['helper'], SLOT['labels']
 _O_ZONE, _R_ZONE = SLOT['o_zone'], SLOT['r_zone']
 
 
+# what nat_src / nat_dst read: the addresses and ports of both tuples
+NAT_SLOTS = (0, 1, 3, 4, 9, 10, 12, 13)
+
+
+def _union(slot_lists):
+    """The slots read by all of several checks; None when one of them may read any."""
+    out = set()
+    for group in slot_lists:
+        for slots in group:
+            if slots is None:
+                return None
+            out.update(slots)
+    return tuple(sorted(out))
+
+
 def _proto_names(protos):
     return ' or '.join(str(C.PROTO_NAMES.get(n, n)) for n in protos)
 
@@ -236,6 +251,7 @@ class CompiledFilter:
             p[key] = value
         self.params = p
         self.checks = []
+        self.check_slots = []
         self.orig = {}       # kernel tuple filter, original direction
         self.reply = {}
         self.orig_flags = 0
@@ -247,8 +263,11 @@ class CompiledFilter:
         self._compile()
 
     # -- building -----------------------------------------------------------------
-    def _check(self, fn, kernel=False):
+    def _check(self, fn, kernel=False, slots=None):
+        """Add predicate fn(v, fam); ``slots``: the canonical value slots it reads (None:
+        any of them), so that a dump unpacks only those (Decoder.prober)."""
         self.checks.append((kernel, fn))
+        self.check_slots.append(slots)
 
     def _compile(self):
         p = self.params
@@ -282,14 +301,14 @@ class CompiledFilter:
             self.families = [C.AF_UNSPEC]
         else:
             self.families = [C.FAMILY_NUMBERS[fam]]
-            self._check(lambda v, fa, f=C.FAMILY_NUMBERS[fam]: fa == f, kernel=True)
+            self._check(lambda v, fa, f=C.FAMILY_NUMBERS[fam]: fa == f, kernel=True, slots=())
 
         protos = None
         if 'proto' in p:
             protos = sorted({parse_proto('proto', v) for v in _as_list('proto', p['proto'])})
             single = len(protos) == 1
             pset = frozenset(protos)
-            self._check(lambda v, fa: v[_PROTO] in pset, kernel=single)
+            self._check(lambda v, fa: v[_PROTO] in pset, kernel=single, slots=(_PROTO,))
             if single:
                 self.orig['proto'] = protos[0]
                 self.orig_flags |= C.FILTER_PROTO_NUM
@@ -307,7 +326,7 @@ class CompiledFilter:
                 ports = frozenset(parse_int(key, v, 1, 65535) for v in _as_list(key, p[key]))
                 kernel = one_proto is not None and len(ports) == 1
                 self._check(lambda v, fa, i=_slot(side, field), ps=ports: v[_PROTO] in C.PORT_PROTOS
-                            and v[i] in ps, kernel)
+                            and v[i] in ps, kernel, slots=(_PROTO, _slot(side, field)))
                 if kernel:
                     self._push(side, field, next(iter(ports)),
                                C.FILTER_PROTO_SRC_PORT if field == 'sport'
@@ -321,7 +340,7 @@ class CompiledFilter:
                 val = parse_int(key, p[key], 0, lim)
                 kernel = one_proto is not None
                 self._check(lambda v, fa, i=_slot('orig', key), x=val: v[_PROTO] in C.ICMP_PROTOS
-                            and v[i] == x, kernel)
+                            and v[i] == x, kernel, slots=(_PROTO, _slot('orig', key)))
                 if kernel:
                     six = one_proto == 58
                     flag = {'icmp_type': C.FILTER_ICMPV6_TYPE if six else C.FILTER_ICMP_TYPE,
@@ -333,58 +352,64 @@ class CompiledFilter:
             states = frozenset(_choice('proto_state', p['proto_state'], ALL_PROTO_STATES))
             allowed = frozenset((proto, num) for proto, names in C.PROTO_STATES.items()
                                 for num, name in enumerate(names) if name in states)
-            self._check(lambda v, fa: (v[_PROTO], v[_PSTATE]) in allowed)
+            self._check(lambda v, fa: (v[_PROTO], v[_PSTATE]) in allowed, slots=(_PROTO, _PSTATE))
         if 'ctstate' in p:
             cts = frozenset(_choice('ctstate', p['ctstate'], frozenset(C.CTSTATES)))
-            self._check(lambda v, fa: ctstate_of(v[_STATUS] or 0) in cts)
+            self._check(lambda v, fa: ctstate_of(v[_STATUS] or 0) in cts, slots=(_STATUS,))
         if 'status' in p:
             flags = _choice('status', p['status'], frozenset(C.STATUS_BITS))
             self.status = E.status_bits(flags)
             need = self.status
-            self._check(lambda v, fa: (v[_STATUS] or 0) & need == need, kernel=True)
+            self._check(lambda v, fa: (v[_STATUS] or 0) & need == need, kernel=True,
+                        slots=(_STATUS,))
         if 'mark' in p:
             val, mask = parse_mark('mark', p['mark'])
             self.mark = (val, mask)
-            self._check(lambda v, fa: (v[_MARK] or 0) & mask == val, kernel=True)
+            self._check(lambda v, fa: (v[_MARK] or 0) & mask == val, kernel=True,
+                        slots=(_MARK,))
         if 'zone' in p:
             self.zone = parse_int('zone', p['zone'], 0, 65535)
             # The zone id whatever its direction, as the kernel's CTA_ZONE filter compares it
             # (nf_ct_zone_equal_any): an entry zoned in one direction only has no CTA_ZONE but
             # a CTA_TUPLE_ZONE in that tuple.
             self._check(lambda v, fa, z=self.zone: (v[_ZONE] or v[_O_ZONE] or v[_R_ZONE] or 0) == z,
-                        kernel=True)
+                        kernel=True, slots=(_ZONE, _O_ZONE, _R_ZONE))
         for key in ('orig_zone', 'reply_zone'):
             if key in p:
                 z = parse_int(key, p[key], 0, 65535)
                 self._check(lambda v, fa, i=_slot(key.split('_', maxsplit=1)[0], 'zone'), z=z:
-                            ((v[_ZONE] or 0) if v[i] is None else v[i]) == z)
+                            ((v[_ZONE] or 0) if v[i] is None else v[i]) == z,
+                            slots=(_ZONE, _slot(key.split('_', maxsplit=1)[0], 'zone')))
         if 'labels' in p:
             bits = parse_labels('labels', p['labels'], self.label_map)
             want = sum(1 << b for b in bits)
             self._check(lambda v, fa: v[_LABELS] is not None
-                        and int.from_bytes(v[_LABELS], 'little') & want == want)
+                        and int.from_bytes(v[_LABELS], 'little') & want == want, slots=(_LABELS,))
         if 'nat' in p:
             kind = _choice('nat', p['nat'], frozenset(('src', 'dst', 'any')), upper=False)
             if len(kind) != 1:
                 _fail('nat', p['nat'], 'expected one of src, dst, any')
             kind = kind[0]
             if kind == 'any':
-                self._check(lambda v, fa: nat_src(v) or nat_dst(v))
+                self._check(lambda v, fa: nat_src(v) or nat_dst(v), slots=NAT_SLOTS)
             else:
-                self._check(lambda v, fa, n=nat_src if kind == 'src' else nat_dst: n(v))
+                self._check(lambda v, fa, n=nat_src if kind == 'src' else nat_dst: n(v),
+                            slots=NAT_SLOTS)
         for key, kind, side, field in (('src_nat', 'src', 'reply', 'dst'),
                                        ('dst_nat', 'dst', 'reply', 'src')):
             if key in nets:
                 match = _AddrMatch(nets[key]).func()
                 nat = nat_src if kind == 'src' else nat_dst
-                self._check(lambda v, fa, n=nat, i=_slot(side, field), m=match: n(v) and m(v[i]))
+                self._check(lambda v, fa, n=nat, i=_slot(side, field), m=match: n(v) and m(v[i]),
+                            slots=NAT_SLOTS)
                 self._push_addr(side, field, nets[key])
         if 'any_nat' in nets:
             m = _AddrMatch(nets['any_nat']).func()
-            self._check(lambda v, fa: (nat_src(v) and m(v[10])) or (nat_dst(v) and m(v[9])))
+            self._check(lambda v, fa: (nat_src(v) and m(v[10])) or (nat_dst(v) and m(v[9])),
+                        slots=NAT_SLOTS)
         if 'helper' in p:
             helpers = frozenset(parse_helper('helper', h) for h in _as_list('helper', p['helper']))
-            self._check(lambda v, fa: _helper_name(v[_HELPER]) in helpers)
+            self._check(lambda v, fa: _helper_name(v[_HELPER]) in helpers, slots=(_HELPER,))
         if 'exclude' in p:
             ex = p['exclude']
             if isinstance(ex, dict):
@@ -397,7 +422,8 @@ class CompiledFilter:
                 except ConntrackError as exc:
                     raise ConntrackError('exclude: %s' % exc.msg, option='exclude')
             excl = self.excludes
-            self._check(lambda v, fa: not any(x.matches_values(v, fa) for x in excl))
+            self._check(lambda v, fa: not any(x.matches_values(v, fa) for x in excl),
+                        slots=_union(x.check_slots for x in excl))
 
         if fam == 'any' and (self.orig_flags or self.reply_flags):
             # CTA_FILTER is refused on AF_UNSPEC dumps: one dump per family.
@@ -408,7 +434,8 @@ class CompiledFilter:
         side = 'orig' if side == 'orig' else 'reply'
         match = _AddrMatch(net_list).func()
         pushed = self._push_addr(side, field, net_list)
-        self._check(lambda v, fa, i=_slot(side, field): match(v[i]), kernel=pushed)
+        self._check(lambda v, fa, i=_slot(side, field): match(v[i]), kernel=pushed,
+                    slots=(_slot(side, field),))
 
     def _push_addr(self, side, field, net_list):
         """Push one exact address into the kernel tuple filter, if the slot is free."""
@@ -440,6 +467,15 @@ class CompiledFilter:
     @property
     def residual_checks(self):
         return [fn for kernel, fn in self.checks if not kernel]
+
+    def residual_slots(self):
+        """The value slots residual_values() reads (a tuple), or None for any."""
+        return _union([[slots for (kernel, _fn), slots in zip(self.checks, self.check_slots)
+                        if not kernel]])
+
+    def all_slots(self):
+        """The value slots matches_values() reads (a tuple), or None for any."""
+        return _union([self.check_slots])
 
     @property
     def kernel_complete(self):

@@ -97,7 +97,8 @@ def flush(client, filters, params, check_mode=False):
             collect.count = client.global_counts()[0]
             collect.entries = client.first_entries(keep)
         else:
-            client.walk(cfilter, on_values=collect, on_reset=collect.reset, lazy=True)
+            client.walk(cfilter, on_values=collect, on_reset=collect.reset, lazy=True,
+                        slots=collect.slots)
         count, entries = collect.count, collect.entries
         kernel_filter = cfilter.describe_kernel() if cfilter else ['all']
 

@@ -72,7 +72,8 @@ def gather_info(client, filters, params, check_mode=False):
         else:
             # decode only the entries returned (limit): the rest is only counted
             sink = Sample(float('inf') if keep is None else keep, keys=False)
-            client.walk(cfilter, table, on_values=sink, on_reset=sink.reset, lazy=True)
+            client.walk(cfilter, table, on_values=sink, on_reset=sink.reset, lazy=True,
+                        slots=sink.slots)
         if zero:
             # a change only where a counter was not zero already
             result['zeroed'] = nonzero.count

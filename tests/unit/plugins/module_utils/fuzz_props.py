@@ -27,7 +27,7 @@ from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_decode imp
     Decoder, decode_expect, entry_values, find_attr, iter_messages)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_diff import diff_entries
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import (
-    ALIASES, FILTER_KEYS, compile_filter)
+    ALIASES, FILTER_KEYS, NAT_SLOTS, compile_filter)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_format import format_entries
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_select import select_entries
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
@@ -264,6 +264,13 @@ def check_cache_consistency(bufs):
         a = _try(shared.values, buf, start, len(buf))
         b = _try(Decoder().values, buf, start, len(buf))
         assert a == b, (buf, a, b)
+        # a prober shares the layouts' rules: same error, same values in its slots
+        for slots in ((0,), (2, 24), (18, 22, 23), NAT_SLOTS):
+            c = _try(shared.prober(slots), buf, start, len(buf))
+            if a is ConntrackError:
+                assert c is ConntrackError, (buf, slots, c)
+            else:
+                assert c is not ConntrackError and all(c[i] == a[i] for i in slots), (buf, c, a)
 
 
 # -- the filter compiler -----------------------------------------------------------------
@@ -362,6 +369,17 @@ def check_filter(case):
         if residual is not None and not verdict:
             kernel_ok = all(fn(vals, msg[16]) for kern, fn in cf.checks if kern)
             assert not kernel_ok or not residual(entry)
+        # the predicates read only the slots they declare: a dump that unpacks just
+        # those (Decoder.prober) judges every message as the full decode does
+        for slots, pred in ((cf.all_slots(), cf.matches_values),
+                            (cf.residual_slots(), cf.residual_values())):
+            if pred is None:
+                continue
+            part = dec.prober(slots)(msg, _NLMSG_HDR, len(msg))
+            if slots is not None:
+                assert all(part[i] == vals[i] for i in slots), (slots, part, vals)
+                assert all(part[i] is None for i in range(len(part)) if i not in slots)
+            assert bool(pred(part, msg[16])) is bool(pred(vals, msg[16])), (params, slots)
     for entry in junk:
         assert _try(cf.matches, entry) in (True, False, ConntrackError)
 

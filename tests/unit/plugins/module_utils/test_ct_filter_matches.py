@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_decode import Decoder
+from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_decode import Decoder, entry_values
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import compile_filter
 from ansible_collections.netfilter.conntrack.tests.unit.plugins.module_utils.ctmsg import ct_message
 
@@ -308,3 +308,40 @@ def test_matches_on_decoded_entry_equals_matches_values(params, expected):
         assert f.matches(dec.entry(v, fam)) is by_values
         hits += 'T' if by_values else 'F'
     assert hits == expected
+
+
+# -- the predicates read only the slots they declare (what Decoder.prober unpacks) ------
+
+def _only(v, slots):
+    return tuple(x if i in slots else None for i, x in enumerate(v))
+
+
+@pytest.mark.parametrize('ent, params, expected', M, ids=['%d-%r' % (i, m[1]) for i, m in enumerate(M)])
+def test_declared_slots_suffice(ent, params, expected):
+    f = compile_filter(params, LABELS)
+    v, fam = entry_values(ent, LABELS)
+    slots = f.all_slots()
+    if slots is not None:
+        assert f.matches_values(_only(v, slots), fam) is expected
+    residual, rslots = f.residual_values(), f.residual_slots()
+    if residual is not None and rslots is not None:
+        assert bool(residual(_only(v, rslots), fam)) is bool(residual(v, fam))
+
+
+@pytest.mark.parametrize('params, expected', FILTERS, ids=[repr(p) for p, _e in FILTERS])
+def test_prober_judges_as_the_full_decode(params, expected):
+    f = compile_filter(params, LABELS)
+    dec = Decoder(LABELS)
+    probe = dec.prober(f.all_slots())
+    hits = ''
+    for buf in _msgs():
+        part = probe(buf, 20, len(buf))
+        hits += 'T' if f.matches_values(part, buf[16]) else 'F'
+    assert hits == expected
+
+
+def test_slots_of_a_filter():
+    assert compile_filter({'orig_src': '10.0.0.0/8'}).residual_slots() == (0,)
+    assert compile_filter({'orig_src': '10.0.0.1'}).residual_slots() == ()
+    assert compile_filter({'proto': 'tcp', 'proto_state': 'ESTABLISHED'}).residual_slots() == (2, 24)
+    assert compile_filter({'exclude': [{'dport': 80}]}).residual_slots() == (2, 4)
