@@ -8,8 +8,10 @@
 
 from __future__ import annotations
 
+import operator
 from collections import Counter
 
+from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
 
 
@@ -36,6 +38,85 @@ def key_getter(key):
     return get
 
 
+# -- the same keys over a dump's value tuples (no entry dict built) ---------------------
+# value_getter(key) -> (slots, fn(v, family, decoder)) answering exactly what
+# key_getter(key) answers on Decoder.entry(v, family), for the keys listed here; other
+# keys (dicts, orig_zone...) go through the entry dicts.  The slots are those of
+# _ct_decode.SLOTS that fn reads, for Decoder.prober.
+
+def _side_getters(name, base):
+    def addr(i):
+        return (i,), lambda v, fam, dec: dec.addr(v[i])
+
+    def port(i):
+        # the dict has sport/dport for every protocol but icmp/icmpv6 (icmp_*) and gre (*_key)
+        return (2, i), lambda v, fam, dec: (None if v[2] in C.ICMP_PROTOS or v[2] == C.GRE_PROTO
+                                            else v[i])
+
+    def icmp(i):
+        return (2, i), lambda v, fam, dec: v[i] if v[2] in C.ICMP_PROTOS else None
+
+    def gre(i):
+        return (2, i), lambda v, fam, dec: v[i] if v[2] == C.GRE_PROTO else None
+    return {name + '.src': addr(base), name + '.dst': addr(base + 1),
+            name + '.sport': port(base + 3), name + '.dport': port(base + 4),
+            name + '.src_key': gre(base + 3), name + '.dst_key': gre(base + 4),
+            name + '.icmp_type': icmp(base + 5), name + '.icmp_code': icmp(base + 6),
+            name + '.icmp_id': icmp(base + 7)}
+
+
+def _pstate(v, fam, dec):
+    pstate, states = v[24], C.PROTO_STATES.get(v[2])
+    if pstate is None or states is None:
+        return None
+    return states[pstate] if pstate < len(states) else str(pstate)
+
+
+def _helper(v, fam, dec):
+    raw = v[31]
+    return None if raw is None else raw.split(b'\0', 1)[0].decode('ascii', 'replace')
+
+
+def _counter(i):
+    return (25, i), lambda v, fam, dec: None if v[25] is None else v[i]
+
+
+def _stamp(i):
+    return (29, i), lambda v, fam, dec: None if v[29] is None else v[i]
+
+
+_NAT = (0, 1, 3, 4, 9, 10, 12, 13)
+_VALUE_GETTERS = {
+    # fn reads the family only when the slots are empty (see CountBy.add_raw)
+    'family': ((), lambda v, fam, dec: C.FAMILY_NAMES.get(fam) or str(fam)),
+    'proto': ((2,), lambda v, fam, dec: C.PROTO_NAMES.get(v[2]) or str(v[2])),
+    'proto_num': ((2,), lambda v, fam, dec: v[2]),
+    'proto_state': ((2, 24), _pstate),
+    'ctstate': ((18,), lambda v, fam, dec: 'RELATED' if (v[18] or 0) & 1
+                else 'ESTABLISHED' if (v[18] or 0) & 2 else 'NEW'),
+    'status': ((18,), lambda v, fam, dec: tuple(dec.status_names(v[18] or 0))),
+    'timeout': ((19,), lambda v, fam, dec: v[19]),
+    'mark': ((20,), lambda v, fam, dec: v[20] or 0),
+    'use': ((21,), lambda v, fam, dec: v[21]),
+    'id': ((22,), lambda v, fam, dec: v[22]),
+    'zone': ((23,), lambda v, fam, dec: v[23] or 0),
+    'labels': ((32,), lambda v, fam, dec: tuple(dec.labels(v[32]))),
+    'helper': ((31,), _helper),
+    'nat.src': (_NAT, lambda v, fam, dec: v[0] != v[10] or v[3] != v[13]),
+    'nat.dst': (_NAT, lambda v, fam, dec: v[1] != v[9] or v[4] != v[12]),
+    'counters.orig.packets': _counter(25), 'counters.orig.bytes': _counter(26),
+    'counters.reply.packets': _counter(27), 'counters.reply.bytes': _counter(28),
+    'timestamp.start': _stamp(29), 'timestamp.stop': _stamp(30),
+}
+_VALUE_GETTERS.update(_side_getters('orig', 0))
+_VALUE_GETTERS.update(_side_getters('reply', 9))
+
+
+def value_getter(key):
+    """(slots, fn(v, family, decoder)) for a key a dump answers from value tuples, or None."""
+    return _VALUE_GETTERS.get(key.strip()) if isinstance(key, str) else None
+
+
 def _hashable(value):
     return tuple(value) if isinstance(value, list) else value
 
@@ -55,9 +136,32 @@ class CountBy:
         self.key = key
         self.get = key_getter(key)
         self.counter = Counter()
+        # value_slots: what add_values reads (None: this key needs the entry dicts)
+        self.value_slots, self.value_fn = value_getter(key) or (None, None)
 
     def reset(self):
         self.counter = Counter()
+
+    def raw_getter(self):
+        """For a dump: get(v) -> the raw slot values this key reads from a value tuple
+        (None: the key reads only the family).  Counting those raw values and turning
+        each distinct one into the key's value afterwards (add_raw) costs one C call
+        per entry."""
+        slots = self.value_slots
+        return operator.itemgetter(*slots) if slots else None
+
+    def add_raw(self, raw_counts, dec):
+        """Merge {raw slot values (or family): count} from raw_getter() counting."""
+        slots, fn = self.value_slots, self.value_fn
+        for raw, num in raw_counts.items():
+            if not slots:
+                value = fn(None, raw, dec)
+            else:
+                v = [None] * (slots[-1] + 1)
+                for i, x in zip(slots, (raw,) if len(slots) == 1 else raw):
+                    v[i] = x
+                value = fn(v, None, dec)
+            self.counter[value] += num
 
     def add(self, entry):
         value = _hashable(self.get(entry))

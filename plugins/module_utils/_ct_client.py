@@ -19,6 +19,7 @@ import gc
 import os
 import socket
 import struct
+from collections import Counter
 
 from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
 from ansible_collections.netfilter.conntrack.plugins.module_utils import _ct_encode as E
@@ -134,27 +135,48 @@ def _libc():
 
 class Sample:
     """A walk(lazy=True) consumer: counts matches, decodes only the first ``keep``,
-    optionally records delete keys (the dump's own original-tuple bytes, zone and id)."""
+    optionally records delete keys (the dump's own original-tuple bytes, zone and id)
+    and feeds aggregators on value tuples (_aggregate.CountBy.add_values)."""
 
-    def __init__(self, keep, keys):
+    def __init__(self, keep, keys, aggregators=()):
         self.keep = keep
         self.want_keys = keys
-        # what __call__ reads from vals: id and zone for the delete keys
-        self.slots = (SLOT['id'], SLOT['zone']) if keys else ()
+        self.aggregators = aggregators
+        self._getters = [agg.raw_getter() for agg in aggregators]
+        self._dec = None
+        # what __call__ reads from vals: id and zone for the delete keys, the aggregates'
+        slots = {SLOT['id'], SLOT['zone']} if keys else set()
+        for agg in aggregators:
+            slots.update(agg.value_slots)
+        self.slots = tuple(sorted(slots))
         self.reset()
 
     def reset(self):
         self.count = 0
         self.entries = []
         self.keys = []
+        self._raw = [(get, Counter()) for get in self._getters]
+        for agg in self.aggregators:
+            agg.reset()
 
     def __call__(self, dec, vals, fam, buf, off, mlen):
         self.count += 1
         if len(self.entries) < self.keep:
             self.entries.append(dec.entry(dec.values(buf, off + 20, off + mlen), fam))
+        if self._raw:
+            self._dec = dec
+            for get, counts in self._raw:
+                counts[fam if get is None else get(vals)] += 1
         if self.want_keys:
             self.keys.append((fam, E.key_from_message(
                 buf, off, fam, vals, lambda: dec.values(buf, off + 20, off + mlen))))
+
+
+    def finish(self):
+        """Hand the raw counts to the aggregators (after the walk)."""
+        for agg, (_get, counts) in zip(self.aggregators, self._raw):
+            agg.add_raw(counts, self._dec)
+            counts.clear()
 
 
 class CountSink:

@@ -66,14 +66,19 @@ def gather_info(client, filters, params, check_mode=False):
         keep = (limit if limit is not None else None) if want_entries else 0
         # Zeroing in the dump itself is exact only when the kernel filtered everything.
         zero_in_dump = zero and not check_mode and cfilter.kernel_complete
-        if aggs or zero or table == 'expect':
+        by_values = (not zero and table != 'expect'
+                     and all(agg.value_slots is not None for agg in aggs))
+        if not by_values:
             sink = client.entries(cfilter, table, limit=keep, aggregators=aggs,
                                   zero=zero_in_dump)
         else:
-            # decode only the entries returned (limit): the rest is only counted
-            sink = Sample(float('inf') if keep is None else keep, keys=False)
+            # decode only the entries returned (limit): the rest is only counted, and
+            # aggregated on the few fields the keys read
+            sink = Sample(float('inf') if keep is None else keep, keys=False,
+                          aggregators=aggs)
             client.walk(cfilter, table, on_values=sink, on_reset=sink.reset, lazy=True,
                         slots=sink.slots)
+            sink.finish()
         if zero:
             # a change only where a counter was not zero already
             result['zeroed'] = nonzero.count

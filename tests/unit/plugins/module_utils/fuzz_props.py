@@ -22,7 +22,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
 from ansible_collections.netfilter.conntrack.plugins.module_utils import _ct_encode as E
-from ansible_collections.netfilter.conntrack.plugins.module_utils._aggregate import count_by, top
+from ansible_collections.netfilter.conntrack.plugins.module_utils._aggregate import (
+    _VALUE_GETTERS, CountBy, _hashable, count_by, key_getter, top)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_decode import (
     Decoder, decode_expect, entry_values, find_attr, iter_messages)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_diff import diff_entries
@@ -401,6 +402,25 @@ def _decoded(spec):
 
 
 _DECODED = entry_specs().map(_decoded)
+
+
+def check_value_getters(specs):
+    """Every key an aggregate reads from value tuples (only its slots unpacked) gives what
+    the same key gives on the decoded entry dict."""
+    dec = Decoder({0: 'lbl0', 3: 'blue'})
+    for spec in specs:
+        msg = kernel_message(spec)
+        vals = dec.values(msg, _NLMSG_HDR, len(msg))
+        entry = dec.entry(vals, msg[16])
+        for key, (slots, fn) in _VALUE_GETTERS.items():
+            part = dec.prober(slots)(msg, _NLMSG_HDR, len(msg))
+            want = _hashable(key_getter(key)(entry))
+            assert fn(part, msg[16], dec) == want, (key, entry)
+            # and through raw counting (what a dump does)
+            agg = CountBy(key)
+            get = agg.raw_getter()
+            agg.add_raw({msg[16] if get is None else get(part): 2}, dec)
+            assert dict(agg.counter) == {want: 2}, (key, entry, agg.counter)
 _KEYS = (st.sampled_from(('proto', 'orig.src', 'orig', 'counters.orig.bytes', 'a..b', '', 'labels'))
          | st.text(max_size=10))
 _OUTPUTS = st.sampled_from(('extended', 'extended,id,labels,ktimestamp', '', 'bogus')) | VALUES
@@ -413,6 +433,7 @@ PROPERTIES = {
                           check_cache_consistency, 2),
     'filter': (st.tuples(FILTERS, LABEL_MAPS, st.lists(entry_specs(), max_size=3),
                          _junk_entries()), check_filter, 5),
+    'value_getters': (st.lists(entry_specs(), min_size=1, max_size=4), check_value_getters, 2),
     'plugins': (st.tuples(FILTERS, _junk_entries() | st.lists(_DECODED, max_size=3), _KEYS,
                           _OUTPUTS), check_plugins, 2),
 }
