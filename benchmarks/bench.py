@@ -371,9 +371,7 @@ def _floor_op(b, filters):
         def on_msg(_b, _o, _l, _t):
             n[0] += 1
         with b.client() as c:
-            for fam in cf.families:
-                c.dump(C.NFNL_SUBSYS_CTNETLINK, C.IPCTNL_MSG_CT_GET, fam, cf.kernel_attrs(fam),
-                       on_msg)
+            c.dump_many(C.NFNL_SUBSYS_CTNETLINK, C.IPCTNL_MSG_CT_GET, cf.requests(), on_msg)
         return {'matched': n[0], 'kernel_filter': cf.describe_kernel(),
                 'method': 'kernel-filtered dump, messages counted'}, None
     return floor

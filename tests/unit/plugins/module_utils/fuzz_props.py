@@ -355,8 +355,8 @@ def check_filter(case):
     cf = _try(compile_filter, params, label_map)
     if cf is ConntrackError:
         return
-    for fam in cf.families:
-        parse(cf.kernel_attrs(fam))   # well-formed attributes
+    for _fam, attrs in cf.requests():
+        parse(attrs)   # well-formed attributes
     assert isinstance(cf.describe_kernel(), list)
     residual = cf.residual()
     dec = Decoder(label_map)

@@ -65,7 +65,9 @@ CASES = {
         {'orig_dst': '10.0.0.2/32'}, [V4], ['family', 'orig_tuple'], True,
         {V4: {C.CTA_TUPLE_ORIG: {C.CTA_TUPLE_IP: {C.CTA_IP_V4_DST: ip4('10.0.0.2')}}, **flt(F.FILTER_IP_DST)}}),
     'orig-src-cidr-not-pushed': ({'orig_src': '10.0.0.0/8'}, [V4], ['family'], False, {V4: {}}),
-    'orig-src-list-not-pushed': ({'orig_src': ['10.0.0.1', '10.0.0.2']}, [V4], ['family'], False, {V4: {}}),
+    'orig-src-list-two-requests': ({'orig_src': ['10.0.0.1', '10.0.0.2']}, [V4],
+                                   ['family', 'orig_tuple', '2 requests'], True, {V4: {}}),
+    'orig-src-big-cidr-not-pushed': ({'orig_src': '10.0.0.0/28'}, [V4], ['family'], False, {V4: {}}),
     'orig-src-ipv6-not-pushed': ({'orig_src': 'fd00::1'}, [V6], ['family'], False, {V6: {}}),
     'proto-any-family-two-dumps': (
         {'proto': 'tcp'}, [V4, V6], ['family', 'orig_tuple'], True,
@@ -75,7 +77,9 @@ CASES = {
     'proto-ipv6-one-dump': (
         {'proto': 'udp', 'family': 'ipv6'}, [V6], ['family', 'orig_tuple'], True,
         {V6: {C.CTA_TUPLE_ORIG: proto(17), **flt(F.FILTER_PROTO_NUM)}}),
-    'proto-list-not-pushed': ({'proto': ['tcp', 'udp']}, [V0], [], False, {V0: {}}),
+    'proto-list-four-requests': ({'proto': ['tcp', 'udp']}, [V4, V6], ['family', 'orig_tuple', '4 requests'],
+                                 True, {V0: {}}),
+    'proto-list-too-many': ({'proto': ['tcp', 'udp', 'sctp', 'gre', 'icmp']}, [V0], [], False, {V0: {}}),
     'proto-and-port': (
         {'proto': 'tcp', 'dport': 80, 'family': 'ipv4'}, [V4], ['family', 'orig_tuple'], True,
         {V4: {C.CTA_TUPLE_ORIG: proto(6, dst_port=80), **flt(F.FILTER_PROTO_NUM | F.FILTER_PROTO_DST_PORT)}}),
@@ -84,8 +88,8 @@ CASES = {
         ['family', 'orig_tuple'], True,
         {V4: {C.CTA_TUPLE_ORIG: proto(132, src_port=5000, dst_port=6000),
               **flt(F.FILTER_PROTO_NUM | F.FILTER_PROTO_SRC_PORT | F.FILTER_PROTO_DST_PORT)}}),
-    'port-list-not-pushed': (
-        {'proto': 'tcp', 'dport': [80, 443], 'family': 'ipv4'}, [V4], ['family', 'orig_tuple'], False,
+    'port-list-two-requests': (
+        {'proto': 'tcp', 'dport': [80, 443], 'family': 'ipv4'}, [V4], ['family', 'orig_tuple', '2 requests'], True,
         {V4: {C.CTA_TUPLE_ORIG: proto(6), **flt(F.FILTER_PROTO_NUM)}}),
     'port-without-proto-not-pushed': ({'dport': 80}, [V0], [], False, {V0: {}}),
     'reply-src-with-proto': (
@@ -188,3 +192,51 @@ def test_exclude_filters_are_compiled_but_never_pushed():
     assert len(f.excludes) == 2
     attrs = tree(f.kernel_attrs(V4))
     assert C.CTA_TUPLE_REPLY not in attrs and C.CTA_MARK not in attrs
+
+
+def _requests(params):
+    return [(fam, tree(attrs)) for fam, attrs in compile_filter(params).requests()]
+
+
+def test_requests_one_per_alternative():
+    src = lambda a: {C.CTA_TUPLE_ORIG: {C.CTA_TUPLE_IP: {C.CTA_IP_V4_SRC: ip4(a)}}, **flt(F.FILTER_IP_SRC)}
+    assert _requests({'orig_src': ['10.0.0.2', '10.0.0.1']}) == [(V4, src('10.0.0.1')), (V4, src('10.0.0.2'))]
+    # a small CIDR: every address of it, network and broadcast included
+    assert _requests({'orig_src': '10.0.0.4/30'}) == [
+        (V4, src('10.0.0.4')), (V4, src('10.0.0.5')), (V4, src('10.0.0.6')), (V4, src('10.0.0.7'))]
+    assert _requests({'proto': 'tcp', 'dport': [443, 80], 'family': 'ipv4'}) == [
+        (V4, {C.CTA_TUPLE_ORIG: proto(6, dst_port=80), **flt(F.FILTER_PROTO_NUM | F.FILTER_PROTO_DST_PORT)}),
+        (V4, {C.CTA_TUPLE_ORIG: proto(6, dst_port=443), **flt(F.FILTER_PROTO_NUM | F.FILTER_PROTO_DST_PORT)})]
+    assert _requests({'proto': ['udp', 'tcp']}) == [
+        (V4, {C.CTA_TUPLE_ORIG: proto(6), **flt(F.FILTER_PROTO_NUM)}),
+        (V4, {C.CTA_TUPLE_ORIG: proto(17), **flt(F.FILTER_PROTO_NUM)}),
+        (V6, {C.CTA_TUPLE_ORIG: proto(6), **flt(F.FILTER_PROTO_NUM)}),
+        (V6, {C.CTA_TUPLE_ORIG: proto(17), **flt(F.FILTER_PROTO_NUM)})]
+
+
+def test_requests_product_stays_small():
+    f = compile_filter({'orig_src': ['10.0.0.1', '10.0.0.2'], 'orig_dst': ['10.0.1.1', '10.0.1.2']})
+    assert len(f.requests()) == 4 and f.kernel_complete
+    f = compile_filter({'orig_src': ['10.0.0.1', '10.0.0.2', '10.0.0.3'],
+                        'orig_dst': ['10.0.1.1', '10.0.1.2', '10.0.1.3']})
+    assert f.alts == [] and not f.kernel_complete and f.requests() == [(V4, b'')]
+
+
+def test_nat_lists_only_narrow_the_dump():
+    f = compile_filter({'dst_nat': ['10.1.0.5', '10.1.0.6']})
+    assert len(f.requests()) == 2 and not f.kernel_complete   # the NAT test stays here
+    assert f.residual_slots() == (0, 1, 3, 4, 9, 10, 12, 13)
+
+
+def test_a_field_is_pushed_once():
+    # reply src taken by the list: dst_nat's single address does not overwrite it
+    f = compile_filter({'reply_src': ['10.1.0.5', '10.1.0.6'], 'dst_nat': '10.1.0.7'})
+    reqs = _requests({'reply_src': ['10.1.0.5', '10.1.0.6'], 'dst_nat': '10.1.0.7'})
+    assert [r[C.CTA_TUPLE_REPLY][C.CTA_TUPLE_IP][C.CTA_IP_V4_SRC] for _f, r in reqs] == [
+        ip4('10.1.0.5'), ip4('10.1.0.6')]
+    assert not f.kernel_complete
+
+
+def test_ipv6_lists_never_reach_the_kernel():
+    f = compile_filter({'orig_src': ['fd00::1', 'fd00::2']})
+    assert f.alts == [] and f.requests() == [(V6, b'')] and not f.kernel_complete
