@@ -16,11 +16,13 @@ description:
   - Safe by default. Without any filter and without O(all=true) the module fails and
     deletes nothing, so that a filter variable that resolved to C(omit) never empties a
     production table. O(max_delete) refuses, and deletes nothing, when more entries match.
-  - Fast. When the kernel can express the whole filter (family, exact addresses, protocol,
-    ports, ICMP fields, mark/mask, zone, status) one kernel-side filtered flush deletes the
-    entries (RV(method=kernel_filtered_flush)); otherwise (CIDRs, lists, states, NAT, labels,
-    helpers, exclusions) a kernel-prefiltered dump selects them and deletes are batched
-    1000 per netlink send (RV(method=dump_delete)).
+  - Fast. When the kernel can express the whole filter (family, exact IPv4 addresses,
+    protocol, ports, ICMP fields, mark/mask, zone, status) one kernel-side filtered flush
+    deletes the entries (RV(method=kernel_filtered_flush)). Lists of such values (and IPv4
+    CIDRs of up to 8 addresses) take one kernel flush per value, up to 8 in all (RV(kernel_filter)
+    then says how many requests). Otherwise (larger CIDRs, IPv6 addresses, states, NAT,
+    labels, helpers, exclusions) a kernel-prefiltered dump selects the entries and deletes
+    are batched 1000 per netlink send (RV(method=dump_delete)).
   - Entries that expire or are deleted by someone else during the flush are not an error
     (RV(vanished)). Each batched delete names the entry's id, so an entry re-created with
     the same tuple meanwhile is not touched.
@@ -134,7 +136,10 @@ method:
   type: str
   sample: kernel_filtered_flush
 kernel_filter:
-  description: The filter parts the kernel applied.
+  description:
+    - The filter parts the kernel applied (V(family), V(orig_tuple), V(reply_tuple),
+      V(mark), V(status), V(zone)), and V(N requests) when a list became that many kernel
+      requests.
   returned: always
   type: list
   elements: str

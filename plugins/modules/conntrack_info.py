@@ -206,7 +206,10 @@ zeroed:
   type: int
   sample: 0
 kernel_filter:
-  description: The filter parts the kernel applied (the rest was applied on the managed node).
+  description:
+    - The filter parts the kernel applied (the rest was applied on the managed node), and
+      V(N requests) when a list of addresses, ports or protocols (or a small IPv4 CIDR)
+      became that many kernel-filtered dumps.
   returned: always
   type: list
   elements: str
