@@ -28,6 +28,8 @@ from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_decode imp
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import (
     ConntrackError, kernel_error)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._labels import load_label_map
+from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_receiver import (
+    ChildReceiver, available as _can_fork)
 
 _NLMSG = struct.Struct('=IHHII')
 _ERR = struct.Struct('=i')
@@ -39,6 +41,9 @@ SO_RCVBUFFORCE = 33
 SO_SNDBUFFORCE = 32
 DUMP_RETRIES = 5
 BATCH = 1000
+# Receive buffers (about 130 entries each) read in this process before the rest of a
+# dump goes to a child receiver (_ct_receiver): small dumps never fork.
+FORK_AFTER = 8
 
 _TABLE_MSG = {
     'conntrack': (C.NFNL_SUBSYS_CTNETLINK, C.IPCTNL_MSG_CT_GET),
@@ -237,6 +242,8 @@ class ConntrackClient(SocketOwner):
         self._seq = 0
         self._buf = bytearray(1 << 20)
         self._rcvbuf = rcvbuf
+        self.fork_after = FORK_AFTER if _can_fork() else None
+        self.forked_dumps = 0
         self.label_map = load_label_map()
         self._setup()
 
@@ -310,36 +317,57 @@ class ConntrackClient(SocketOwner):
                              'too fast); try again' % (what, DUMP_RETRIES))
 
     def _dump(self, subsys, msg, family, payload, on_msg, what):
-        """One dump; True when the kernel marked it interrupted."""
+        """One dump; True when the kernel marked it interrupted.
+
+        The first FORK_AFTER receive buffers are read here; a dump that goes on is
+        received by a child process (_ct_receiver) while this one decodes.
+        """
         seq = self._next_seq()
         self._send(E.nlmsg(subsys, msg, C.NLM_F_REQUEST | C.NLM_F_DUMP, seq, family,
                            payload), what)
-        interrupted = False
-        buf = self._buf
-        unpack = _NLMSG.unpack_from
-        while True:
+        state = [False]   # interrupted
+        reads = 0
+        while self.fork_after is None or reads < self.fork_after:
             n = self._recv(what)
-            off = 0
-            done = False
-            while off + 16 <= n:
-                mlen, mtype, mflags, mseq, _pid = unpack(buf, off)
-                if mlen < 16 or off + mlen > n:
-                    raise ConntrackError('%s: malformed netlink reply' % what)
-                if mseq == seq:
-                    if mflags & C.NLM_F_DUMP_INTR:
-                        interrupted = True
-                    if mtype == C.NLMSG_DONE:
-                        done = True
-                    elif mtype == C.NLMSG_ERROR:
-                        err = -_ERR.unpack_from(buf, off + 16)[0]
-                        if err:
-                            raise self._error(err, what)
-                        done = True
-                    else:
-                        on_msg(buf, off, mlen, mtype)
-                off += (mlen + 3) & ~3
-            if done:
-                return interrupted
+            reads += 1
+            if self._parse(self._buf, n, seq, on_msg, state, what):
+                return state[0]
+        rx = ChildReceiver(self.sock, len(self._buf), seq, what, self._error)
+        try:
+            with rx:
+                self.forked_dumps += 1
+                for data, n in rx:
+                    if self._parse(data, n, seq, on_msg, state, what):
+                        rx.finished = True
+                        break
+        finally:
+            if not rx.finished:
+                self._reopen()   # the abandoned dump would go on answering on this socket
+        return state[0]
+
+    def _parse(self, buf, n, seq, on_msg, state, what):
+        """Hand the dump's messages in buf[:n] to on_msg; True at the dump's end."""
+        unpack = _NLMSG.unpack_from
+        off = 0
+        done = False
+        while off + 16 <= n:
+            mlen, mtype, mflags, mseq, _pid = unpack(buf, off)
+            if mlen < 16 or off + mlen > n:
+                raise ConntrackError('%s: malformed netlink reply' % what)
+            if mseq == seq:
+                if mflags & C.NLM_F_DUMP_INTR:
+                    state[0] = True
+                if mtype == C.NLMSG_DONE:
+                    done = True
+                elif mtype == C.NLMSG_ERROR:
+                    err = -_ERR.unpack_from(buf, off + 16)[0]
+                    if err:
+                        raise self._error(err, what)
+                    done = True
+                else:
+                    on_msg(buf, off, mlen, mtype)
+            off += (mlen + 3) & ~3
+        return done
 
     def request(self, subsys, msg, family, payload, flags=0, what='request', version=0,
                 res_id=0):
