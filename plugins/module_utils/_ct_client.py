@@ -176,7 +176,6 @@ class Sample:
             self.keys.append((fam, E.key_from_message(
                 buf, off, fam, vals, lambda: dec.values(buf, off + 20, off + mlen))))
 
-
     def finish(self):
         """Hand the raw counts to the aggregators (after the walk)."""
         for agg, (_get, counts) in zip(self.aggregators, self._raw):
@@ -327,12 +326,19 @@ class ConntrackClient(SocketOwner):
                            payload), what)
         state = [False]   # interrupted
         reads = 0
-        while self.fork_after is None or reads < self.fork_after:
+        while True:
+            if self.fork_after is not None and reads >= self.fork_after:
+                rx = ChildReceiver(self.sock, len(self._buf), seq, what, self._error)
+                try:
+                    rx.start()
+                except OSError:
+                    self.fork_after = None   # no fork here (limits, seccomp): go on alone
+                else:
+                    break
             n = self._recv(what)
             reads += 1
             if self._parse(self._buf, n, seq, on_msg, state, what):
                 return state[0]
-        rx = ChildReceiver(self.sock, len(self._buf), seq, what, self._error)
         try:
             with rx:
                 self.forked_dumps += 1

@@ -89,6 +89,12 @@ class ChildReceiver:
         self._file = None
 
     def __enter__(self):
+        if self.pid is None:
+            self.start()
+        return self
+
+    def start(self):
+        """Fork the child (OSError: it could not be made; nothing is left open)."""
         rfd, wfd = os.pipe()
         try:
             import fcntl
@@ -113,7 +119,6 @@ class ChildReceiver:
         self.pid = pid
         os.close(wfd)
         self._file = os.fdopen(rfd, 'rb', buffering=PIPE_SIZE)
-        return self
 
     def __iter__(self):
         read = self._file.read

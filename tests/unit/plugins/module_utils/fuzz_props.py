@@ -421,6 +421,8 @@ def check_value_getters(specs):
             get = agg.raw_getter()
             agg.add_raw({msg[16] if get is None else get(part): 2}, dec)
             assert dict(agg.counter) == {want: 2}, (key, entry, agg.counter)
+
+
 _KEYS = (st.sampled_from(('proto', 'orig.src', 'orig', 'counters.orig.bytes', 'a..b', '', 'labels'))
          | st.text(max_size=10))
 _OUTPUTS = st.sampled_from(('extended', 'extended,id,labels,ktimestamp', '', 'bogus')) | VALUES

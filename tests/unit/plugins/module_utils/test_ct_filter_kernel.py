@@ -198,8 +198,12 @@ def _requests(params):
     return [(fam, tree(attrs)) for fam, attrs in compile_filter(params).requests()]
 
 
+def _src(a):
+    return {C.CTA_TUPLE_ORIG: {C.CTA_TUPLE_IP: {C.CTA_IP_V4_SRC: ip4(a)}}, **flt(F.FILTER_IP_SRC)}
+
+
 def test_requests_one_per_alternative():
-    src = lambda a: {C.CTA_TUPLE_ORIG: {C.CTA_TUPLE_IP: {C.CTA_IP_V4_SRC: ip4(a)}}, **flt(F.FILTER_IP_SRC)}
+    src = _src
     assert _requests({'orig_src': ['10.0.0.2', '10.0.0.1']}) == [(V4, src('10.0.0.1')), (V4, src('10.0.0.2'))]
     # a small CIDR: every address of it, network and broadcast included
     assert _requests({'orig_src': '10.0.0.4/30'}) == [

@@ -9,13 +9,15 @@
 On a filled namespace: the same dumps received in this process only (fork_after None)
 and through a child process (fork_after 1) give the same entries; a consumer that fails
 in the middle of a forked dump gets its own error, leaves no child behind, and the client
-works on; a child killed in the middle of a dump is an error, not a short answer.
+works on; a child killed in the middle of a dump is an error, not a short answer; where
+fork fails, the dump is received in this process.
 Prints JSON.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import signal
@@ -92,6 +94,20 @@ def main():
         out['killed'] = len(killed)
         out['children_after_kill'] = children()
         out['count_after_kill'] = forked.count()
+
+    # no fork possible (process limits, seccomp): the dump goes on in this process
+    real_fork = os.fork
+
+    def no_fork():
+        raise OSError(errno.EAGAIN, 'fork refused by the test')
+    with ConntrackClient(args.netns) as client:   # (pyroute2 forks to enter the netns)
+        client.fork_after = 1
+        os.fork = no_fork
+        try:
+            out['count_without_fork'] = client.count()
+            out['fork_after_without_fork'] = client.fork_after
+        finally:
+            os.fork = real_fork
     print(json.dumps(out, sort_keys=True))
 
 
