@@ -62,6 +62,7 @@ MiB = 1024 * 1024
 # Slices of the mixed table (documentation/benchmark ranges only).
 MIX_EXACT = '198.18.0.1'         # orig src of i % 10 == 5: 10% of the table
 MIX_CIDR = '198.19.0.0/24'       # orig src of i % 10 == 7 (250 addresses): 10%
+MIX_SMALL = '198.18.0.0/30'      # holds MIX_EXACT only: a small CIDR, 4 kernel requests
 MIX_DNAT = '192.0.2.11'          # ctfill.mixed's DNAT backend 1: ~13% of the table
 PLAIN_EXACT = '198.51.100.1'     # ctfill.tcp_plain: 10 sources, 10% each
 PLAIN_CIDR = '198.51.100.0/31'   # holds only .1 of the 10 sources: 10%
@@ -102,8 +103,10 @@ class Table:
         self._slices = {}
         if kind == 'mix':
             self.exact, self.cidr, self.dnat = MIX_EXACT, MIX_CIDR, MIX_DNAT
+            self.small = MIX_SMALL
         else:
             self.exact, self.cidr, self.dnat = PLAIN_EXACT, PLAIN_CIDR, None
+            self.small = None   # PLAIN_CIDR is small already
 
     def spec(self, i):
         if self.kind == 'plain':
@@ -321,6 +324,10 @@ def count_filters(t):
         ('proto tcp + proto_state ESTABLISHED', {'proto': 'tcp', 'proto_state': ['ESTABLISHED']},
          '-p tcp --state ESTABLISHED'),
     ]
+    if t.small:
+        small = ipaddress.ip_network(t.small)
+        out.insert(2, ('orig_src small CIDR (%s)' % t.small, {'orig_src': t.small},
+                       '-s %s --mask-src %s' % (small.network_address, small.netmask)))
     if t.dnat:
         out.append(('dst_nat', {'dst_nat': t.dnat}, '--dst-nat %s' % t.dnat))
     return out
@@ -423,6 +430,10 @@ def sec_delete(b):
     cases = [('orig_src exact', {'orig_src': t.exact}, '-s %s' % t.exact, True),
              ('orig_src CIDR', {'orig_src': t.cidr},
               '-s %s --mask-src %s' % (net.network_address, net.netmask), False)]
+    if t.small:
+        small = ipaddress.ip_network(t.small)
+        cases.append(('orig_src small CIDR (%s)' % t.small, {'orig_src': t.small},
+                      '-s %s --mask-src %s' % (small.network_address, small.netmask), False))
     if t.dnat:
         cases.append(('dst_nat', {'dst_nat': t.dnat}, '--dst-nat %s' % t.dnat, False))
     for name, filters, cli_args, kernel_can in cases:
