@@ -143,9 +143,10 @@ class Sample:
     optionally records delete keys (the dump's own original-tuple bytes, zone and id)
     and feeds aggregators on value tuples (_aggregate.CountBy.add_values)."""
 
-    def __init__(self, keep, keys, aggregators=()):
+    def __init__(self, keep, keys, aggregators=(), max_keys=None):
         self.keep = keep
-        self.want_keys = keys
+        self.keys_wanted = keys
+        self.max_keys = max_keys   # more matches than this: keys None (not kept)
         self.aggregators = aggregators
         self._getters = [agg.raw_getter() for agg in aggregators]
         self._dec = None
@@ -160,6 +161,7 @@ class Sample:
         self.count = 0
         self.entries = []
         self.keys = []
+        self.want_keys = self.keys_wanted
         self._raw = [(get, Counter()) for get in self._getters]
         for agg in self.aggregators:
             agg.reset()
@@ -173,6 +175,10 @@ class Sample:
             for get, counts in self._raw:
                 counts[fam if get is None else get(vals)] += 1
         if self.want_keys:
+            if self.max_keys is not None and len(self.keys) >= self.max_keys:
+                self.want_keys = False
+                self.keys = None
+                return
             self.keys.append((fam, E.key_from_message(
                 buf, off, fam, vals, lambda: dec.values(buf, off + 20, off + mlen))))
 

@@ -11,6 +11,11 @@ Paths (reported as ``method``):
   kernel_filtered_flush  the kernel can express the whole filter: a filtered dump counts
                          the matches (and decodes only return_entries of them), then one
                          IPCTNL_MSG_CT_DELETE carrying the same filter deletes them.
+                         With method auto, that dump also keeps the matches' delete keys
+                         while they are few (DELETE_BY_KEYS_*): those are deleted by key
+                         (dump_delete), which spares the flush's second walk of the
+                         kernel's whole table; many matches go to the kernel's flush,
+                         which needs no netlink message per entry.
   dump_delete            a kernel-prefiltered dump, the rest of the filter applied here,
                          then deletes by original tuple + zone + id, BATCH per sendmsg.
                          The id makes each delete race-safe: an entry re-created with the
@@ -31,6 +36,11 @@ from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import
 # of these attributes and flush more than asked, so they get dump_delete instead.
 KERNEL_FLUSH_MIN = (6, 12)
 METHODS = ('auto', 'kernel', 'dump')
+# Measured on 250,000 entries: a walk of the kernel's table costs about what deleting a
+# tenth of it by key costs (0.07 s), so up to that share of the namespace's entries the
+# dump's own keys win (exact address: 0.18 s against 0.21 s; a /30: 0.38 against 0.57).
+DELETE_BY_KEYS_SHARE = 0.1
+DELETE_BY_KEYS_MIN = 1000
 
 
 def kernel_release():
@@ -91,7 +101,12 @@ def flush(client, filters, params, check_mode=False):
             path = 'kernel_filtered_flush'
         else:
             path = 'dump_delete'
-        collect = Sample(keep, keys=path == 'dump_delete')
+        adaptive = path == 'kernel_filtered_flush' and method == 'auto'
+        max_keys = None
+        if adaptive:
+            max_keys = max(DELETE_BY_KEYS_MIN,
+                           int(client.global_counts()[0] * DELETE_BY_KEYS_SHARE))
+        collect = Sample(keep, keys=path == 'dump_delete' or adaptive, max_keys=max_keys)
         if path == 'kernel_flush_all':
             # the table's size from one stats request; a sample only if entries are wanted
             collect.count = client.global_counts()[0]
@@ -100,6 +115,8 @@ def flush(client, filters, params, check_mode=False):
             client.walk(cfilter, on_values=collect, on_reset=collect.reset, lazy=True,
                         slots=collect.slots)
         count, entries = collect.count, collect.entries
+        if adaptive and collect.keys is not None:
+            path = 'dump_delete'   # few matches: their keys are at hand
         kernel_filter = cfilter.describe_kernel() if cfilter else ['all']
 
         def delete():

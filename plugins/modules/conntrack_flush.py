@@ -18,7 +18,8 @@ description:
     production table. O(max_delete) refuses, and deletes nothing, when more entries match.
   - Fast. When the kernel can express the whole filter (family, exact IPv4 addresses,
     protocol, ports, ICMP fields, mark/mask, zone, status) one kernel-side filtered flush
-    deletes the entries (RV(method=kernel_filtered_flush)). Lists of such values (and IPv4
+    deletes the entries (RV(method=kernel_filtered_flush)), or, when they are few, deletes
+    by the keys of the kernel-filtered dump that counted them (see O(method)). Lists of such values (and IPv4
     CIDRs of up to 8 addresses) take one kernel flush per value, up to 8 in all (RV(kernel_filter)
     then says how many requests). Otherwise (larger CIDRs, IPv6 addresses, states, NAT,
     labels, helpers, exclusions) a kernel-prefiltered dump selects the entries and deletes
@@ -67,8 +68,12 @@ options:
     description:
       - V(auto) uses the kernel-side filtered flush when the filter allows it and the running
         kernel is 6.12 or newer (older kernels ignore some flush filter attributes), else the
-        dump-and-delete path. V(kernel) forces the kernel path where the filter allows it,
-        V(dump) forces the dump-and-delete path.
+        dump-and-delete path. The kernel path counts the matches with a kernel-filtered dump
+        first; when they are at most a tenth of the namespace's entries (or 1000), V(auto)
+        deletes them by the keys that dump returned (RV(method=dump_delete)), which spares
+        the flush's second walk of the kernel's table.
+      - V(kernel) forces the kernel flush where the filter allows it, V(dump) forces the
+        dump-and-delete path.
     type: str
     choices: [auto, kernel, dump]
     default: auto
