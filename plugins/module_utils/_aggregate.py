@@ -12,6 +12,8 @@ import operator
 from collections import Counter
 
 from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
+from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_decode import (
+    NAT_SLOTS, ctstate_of, helper_name, nat_dst, nat_src, pstate_name)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
 
 
@@ -65,18 +67,6 @@ def _side_getters(name, base):
             name + '.icmp_id': icmp(base + 7)}
 
 
-def _pstate(v, fam, dec):
-    pstate, states = v[24], C.PROTO_STATES.get(v[2])
-    if pstate is None or states is None:
-        return None
-    return states[pstate] if pstate < len(states) else str(pstate)
-
-
-def _helper(v, fam, dec):
-    raw = v[31]
-    return None if raw is None else raw.split(b'\0', 1)[0].decode('ascii', 'replace')
-
-
 def _counter(i):
     return (25, i), lambda v, fam, dec: None if v[25] is None else v[i]
 
@@ -85,15 +75,13 @@ def _stamp(i):
     return (29, i), lambda v, fam, dec: None if v[29] is None else v[i]
 
 
-_NAT = (0, 1, 3, 4, 9, 10, 12, 13)
 _VALUE_GETTERS = {
     # fn reads the family only when the slots are empty (see CountBy.add_raw)
     'family': ((), lambda v, fam, dec: C.FAMILY_NAMES.get(fam) or str(fam)),
     'proto': ((2,), lambda v, fam, dec: C.PROTO_NAMES.get(v[2]) or str(v[2])),
     'proto_num': ((2,), lambda v, fam, dec: v[2]),
-    'proto_state': ((2, 24), _pstate),
-    'ctstate': ((18,), lambda v, fam, dec: 'RELATED' if (v[18] or 0) & 1
-                else 'ESTABLISHED' if (v[18] or 0) & 2 else 'NEW'),
+    'proto_state': ((2, 24), lambda v, fam, dec: pstate_name(v[2], v[24])),
+    'ctstate': ((18,), lambda v, fam, dec: ctstate_of(v[18] or 0)),
     'status': ((18,), lambda v, fam, dec: tuple(dec.status_names(v[18] or 0))),
     'timeout': ((19,), lambda v, fam, dec: v[19]),
     'mark': ((20,), lambda v, fam, dec: v[20] or 0),
@@ -101,9 +89,9 @@ _VALUE_GETTERS = {
     'id': ((22,), lambda v, fam, dec: v[22]),
     'zone': ((23,), lambda v, fam, dec: v[23] or 0),
     'labels': ((32,), lambda v, fam, dec: tuple(dec.labels(v[32]))),
-    'helper': ((31,), _helper),
-    'nat.src': (_NAT, lambda v, fam, dec: v[0] != v[10] or v[3] != v[13]),
-    'nat.dst': (_NAT, lambda v, fam, dec: v[1] != v[9] or v[4] != v[12]),
+    'helper': ((31,), lambda v, fam, dec: helper_name(v[31])),
+    'nat.src': (NAT_SLOTS, lambda v, fam, dec: nat_src(v)),
+    'nat.dst': (NAT_SLOTS, lambda v, fam, dec: nat_dst(v)),
     'counters.orig.packets': _counter(25), 'counters.orig.bytes': _counter(26),
     'counters.reply.packets': _counter(27), 'counters.reply.bytes': _counter(28),
     'timestamp.start': _stamp(29), 'timestamp.stop': _stamp(30),
@@ -136,7 +124,7 @@ class CountBy:
         self.key = key
         self.get = key_getter(key)
         self.counter = Counter()
-        # value_slots: what add_values reads (None: this key needs the entry dicts)
+        # value_slots: what the value function reads (None: this key needs entry dicts)
         self.value_slots, self.value_fn = value_getter(key) or (None, None)
 
     def reset(self):

@@ -141,7 +141,7 @@ def _libc():
 class Sample:
     """A walk(lazy=True) consumer: counts matches, decodes only the first ``keep``,
     optionally records delete keys (the dump's own original-tuple bytes, zone and id)
-    and feeds aggregators on value tuples (_aggregate.CountBy.add_values)."""
+    and counts the raw fields of aggregators (_aggregate.CountBy.raw_getter/add_raw)."""
 
     def __init__(self, keep, keys, aggregators=(), max_keys=None):
         self.keep = keep
@@ -531,9 +531,9 @@ class ConntrackClient(SocketOwner):
                     if pred is None or pred(vals, fam):
                         on_values(dec, vals, fam, buf, off, mlen)
             else:
+                # the predicate reads its few fields; only a match is decoded whole
                 probe = dec.prober(read)
                 make = dec.entry
-                consumer = on_values if on_values is not None else on_entry
 
                 def handle(buf, off, mlen, _mtype):
                     fam = buf[off + 16]
@@ -541,9 +541,9 @@ class ConntrackClient(SocketOwner):
                         return
                     vals = values(buf, off + 20, off + mlen)
                     if on_values is not None:
-                        consumer(dec, vals, fam)
+                        on_values(dec, vals, fam)
                     else:
-                        consumer(make(vals, fam))
+                        on_entry(make(vals, fam))
 
         self.dump_many(subsys, msg, cfilter.requests() if pushed else [(C.AF_UNSPEC, b'')],
                        handle, on_reset, what='dumping the %s table' % table)

@@ -135,6 +135,10 @@ def _walk(buf, start, end):
     return heads, leaves
 
 
+# what nat_src / nat_dst read: the addresses and ports of both tuples
+NAT_SLOTS = (0, 1, 3, 4, 9, 10, 12, 13)
+
+
 def nat_src(v):
     """Source NAT, derived from the tuples as `conntrack` does: orig src != reply dst."""
     return v[0] != v[10] or v[3] != v[13]
@@ -143,6 +147,19 @@ def nat_src(v):
 def nat_dst(v):
     """Destination NAT: orig dst != reply src (or the ports differ)."""
     return v[1] != v[9] or v[4] != v[12]
+
+
+def helper_name(raw):
+    """The helper's name from its NUL-padded CTA_HELP_NAME bytes (None: no helper)."""
+    return None if raw is None else raw.split(b'\0', 1)[0].decode('ascii', 'replace')
+
+
+def pstate_name(proto, pstate):
+    """The name of protocol state number ``pstate`` (None when the protocol has none)."""
+    states = C.PROTO_STATES.get(proto)
+    if pstate is None or states is None:
+        return None
+    return states[pstate] if pstate < len(states) else str(pstate)
 
 
 def ctstate_of(status):
@@ -341,16 +358,6 @@ class Decoder:
             orig = self.tuple_dict(v, 0, proto)
             reply = self.tuple_dict(v, 9, proto)
         status = v[18] or 0
-        pstate = v[24]
-        if pstate is not None:
-            states = C.PROTO_STATES.get(proto)
-            if states is None:
-                pstate = None
-            else:
-                pstate = states[pstate] if pstate < len(states) else str(pstate)
-        helper = v[31]
-        if helper is not None:
-            helper = helper.split(b'\0', 1)[0].decode('ascii', 'replace')
         names = self._status.get(status) or self.status_names(status)
         entry = {
             'id': v[22],
@@ -359,7 +366,7 @@ class Decoder:
             'proto_num': proto,
             'orig': orig,
             'reply': reply,
-            'proto_state': pstate,
+            'proto_state': None if v[24] is None else pstate_name(proto, v[24]),
             'timeout': v[19],
             'status': names,
             'ctstate': 'RELATED' if status & 1 else 'ESTABLISHED' if status & 2 else 'NEW',
@@ -372,7 +379,7 @@ class Decoder:
                 'orig': {'packets': v[25], 'bytes': v[26]},
                 'reply': {'packets': v[27], 'bytes': v[28]}},
             'timestamp': None if v[29] is None else {'start': v[29], 'stop': v[30]},
-            'helper': helper,
+            'helper': None if v[31] is None else helper_name(v[31]),
         }
         if v[8] is not None or v[17] is not None:
             oz, rz = v[8] or 0, v[17] or 0

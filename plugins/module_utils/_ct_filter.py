@@ -20,7 +20,7 @@ import re
 from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
 from ansible_collections.netfilter.conntrack.plugins.module_utils import _ct_encode as E
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_decode import (
-    SLOT, ctstate_of, entry_values, nat_dst, nat_src)
+    NAT_SLOTS, SLOT, ctstate_of, entry_values, helper_name, nat_dst, nat_src)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
 from ansible_collections.netfilter.conntrack.plugins.module_utils._labels import MAX_LABEL_BIT
 
@@ -207,10 +207,6 @@ _HELPER, _LABELS = SLOT['helper'], SLOT['labels']
 _O_ZONE, _R_ZONE = SLOT['o_zone'], SLOT['r_zone']
 
 
-# what nat_src / nat_dst read: the addresses and ports of both tuples
-NAT_SLOTS = (0, 1, 3, 4, 9, 10, 12, 13)
-
-
 def _union(slot_lists):
     """The slots read by all of several checks; None when one of them may read any."""
     out = set()
@@ -228,10 +224,6 @@ def _proto_names(protos):
 
 def _slot(side, field):
     return _SIDE[side] + _FIELD[field]
-
-
-def _helper_name(raw):
-    return raw.split(b'\0', 1)[0].decode('ascii', 'replace') if raw is not None else None
 
 
 class CompiledFilter:
@@ -424,7 +416,7 @@ class CompiledFilter:
                         slots=NAT_SLOTS)
         if 'helper' in p:
             helpers = frozenset(parse_helper('helper', h) for h in _as_list('helper', p['helper']))
-            self._check(lambda v, fa: _helper_name(v[_HELPER]) in helpers, slots=(_HELPER,))
+            self._check(lambda v, fa: helper_name(v[_HELPER]) in helpers, slots=(_HELPER,))
         if 'exclude' in p:
             ex = p['exclude']
             if isinstance(ex, dict):
