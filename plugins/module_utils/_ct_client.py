@@ -145,7 +145,7 @@ class Sample:
 
     def __init__(self, keep, keys, aggregators=(), max_keys=None):
         self.keep = keep
-        self.keys_wanted = keys
+        self.want_keys = keys
         self.max_keys = max_keys   # more matches than this: keys None (not kept)
         self.aggregators = aggregators
         self._getters = [agg.raw_getter() for agg in aggregators]
@@ -161,7 +161,6 @@ class Sample:
         self.count = 0
         self.entries = []
         self.keys = []
-        self.want_keys = self.keys_wanted
         self._raw = [(get, Counter()) for get in self._getters]
         for agg in self.aggregators:
             agg.reset()
@@ -174,9 +173,8 @@ class Sample:
             self._dec = dec
             for get, counts in self._raw:
                 counts[fam if get is None else get(vals)] += 1
-        if self.want_keys:
+        if self.want_keys and self.keys is not None:
             if self.max_keys is not None and len(self.keys) >= self.max_keys:
-                self.want_keys = False
                 self.keys = None
                 return
             self.keys.append((fam, E.key_from_message(
@@ -187,16 +185,6 @@ class Sample:
         for agg, (_get, counts) in zip(self.aggregators, self._raw):
             agg.add_raw(counts, self._dec)
             counts.clear()
-
-
-class CountSink:
-    """Counts matching messages; decodes only when a residual predicate needs it."""
-
-    def __init__(self):
-        self.count = 0
-
-    def reset(self):
-        self.count = 0
 
 
 class EntrySink:
@@ -552,21 +540,19 @@ class ConntrackClient(SocketOwner):
         return None
 
     def count(self, cfilter=None, table='conntrack'):
-        """Number of matching entries; builds no dict when the kernel filters everything."""
-        sink = CountSink()
-        if cfilter is not None and (table != 'conntrack' or not cfilter.kernel_complete):
-            if table == 'expect':
-                self.walk(cfilter, table, on_entry=lambda _e: _inc(sink), on_reset=sink.reset)
-                return sink.count
+        """Number of matching entries; builds no dict (walk's count mode), and unpacks
+        nothing when the kernel filters everything."""
+        if table != 'expect':
             return self.walk(cfilter, table)
+        if cfilter is not None:
+            # expectations: their zones resolved, then filtered (walk's expect branch)
+            return self.entries(cfilter, table, limit=0).count
+        counter = [0]
         subsys, msg = _TABLE_MSG[table]
-
-        def handle(_buf, _off, _mlen, _mtype):
-            sink.count += 1
-        self.dump_many(subsys, msg,
-                       cfilter.requests() if cfilter is not None else [(C.AF_UNSPEC, b'')],
-                       handle, sink.reset, what='counting the %s table' % table)
-        return sink.count
+        self.dump(subsys, msg, C.AF_UNSPEC, b'',
+                  lambda *_msg: counter.__setitem__(0, counter[0] + 1),
+                  lambda: counter.__setitem__(0, 0), what='counting the expect table')
+        return counter[0]
 
     def entries(self, cfilter=None, table='conntrack', limit=None, aggregators=(),
                 zero=False):
@@ -846,10 +832,6 @@ def _chain(first, second):
         first()
         second()
     return both
-
-
-def _inc(sink):
-    sink.count += 1
 
 
 def _read_sysctl(name):

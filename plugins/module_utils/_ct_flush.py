@@ -106,7 +106,9 @@ def flush(client, filters, params, check_mode=False):
         if adaptive:
             max_keys = max(DELETE_BY_KEYS_MIN,
                            int(client.global_counts()[0] * DELETE_BY_KEYS_SHARE))
-        collect = Sample(keep, keys=path == 'dump_delete' or adaptive, max_keys=max_keys)
+        # check mode deletes nothing: no delete keys (the path is decided by the count)
+        collect = Sample(keep, keys=(path == 'dump_delete' or adaptive) and not check_mode,
+                         max_keys=max_keys)
         if path == 'kernel_flush_all':
             # the table's size from one stats request; a sample only if entries are wanted
             collect.count = client.global_counts()[0]
@@ -115,7 +117,7 @@ def flush(client, filters, params, check_mode=False):
             client.walk(cfilter, on_values=collect, on_reset=collect.reset, lazy=True,
                         slots=collect.slots)
         count, entries = collect.count, collect.entries
-        if adaptive and collect.keys is not None:
+        if adaptive and count <= max_keys:
             path = 'dump_delete'   # few matches: their keys are at hand
         kernel_filter = cfilter.describe_kernel() if cfilter else ['all']
 
