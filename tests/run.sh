@@ -455,7 +455,28 @@ for stage in sanity sanity-oldest units integration lint; do
     TIMES+=("$stage: $(( $(date +%s) - t ))s")
 done
 
+# What failed, in the last lines of the output (a CI page may show only those): each
+# failed test's name and, for integration, every failed task with its message.
+failure_digest() {
+    local stage logf
+    for stage in "${STAGE_FAILED[@]}"; do
+        logf="$LOGDIR/$stage.log"
+        [ -f "$logf" ] || continue
+        echo "--- $stage: what failed"
+        sed -n '/^[A-Z]*: The [0-9]* .* test(s) listed below/,/^$/p' "$logf" | head -20
+        if [ "$stage" = integration ]; then
+            # a failed task's lines up to the next blank line, unless Ansible ignored it
+            awk '/^Running .* integration test/ { target = $2 }
+                 /^(fatal|failed): \[/ { buf = "[" target "] " $0; grab = 1; next }
+                 grab && /^\.\.\.ignoring/ { grab = 0; buf = ""; next }
+                 grab && /^$/ { print buf; grab = 0; buf = ""; next }
+                 grab { buf = buf "\n" $0 }' "$logf" | cut -c1-400 | tail -60
+        fi
+    done
+}
+
 log "summary"
+[ ${#STAGE_FAILED[@]} -gt 0 ] && failure_digest
 printf '%s\n' "${TIMES[@]}"
 [ ${#STAGE_FAILED[@]} -gt 0 ] && echo "failed stages: ${STAGE_FAILED[*]} (logs in $LOGDIR)"
 echo "$PASSED passed, $FAILED failed"
