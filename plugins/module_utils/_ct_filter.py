@@ -13,6 +13,7 @@ never saw a kernel); ``residual`` only what the kernel could not do for us.
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import itertools
 import re
@@ -40,6 +41,13 @@ _ADDR_KEYS = ('orig_src', 'orig_dst', 'reply_src', 'reply_dst', 'src_nat', 'dst_
 # 0.07 s per 250,000 entries here) but sending only matches, where one unfiltered dump
 # sends every entry (about 0.5 s per 250,000): worth it up to this many requests.
 MAX_KERNEL_REQUESTS = 8
+# What a kernel request costs besides its matches, and what a message costs, measured on
+# this project's reference machine (benchmarks/README.md): the walk visits every bucket
+# of the hash table (global, nf_conntrack_buckets) and every entry in it; each entry
+# that a dump sends costs the kernel's message and this process's receive and check.
+WALK_NS_PER_BUCKET = 30
+WALK_NS_PER_ENTRY = 220
+SEND_NS_PER_ENTRY = 2000
 _PORT_KEYS = {'orig_port_src': ('orig', 'sport'), 'orig_port_dst': ('orig', 'dport'),
               'reply_port_src': ('reply', 'sport'), 'reply_port_dst': ('reply', 'dport')}
 
@@ -470,11 +478,25 @@ class CompiledFilter:
         self._alt(side, field, [str(a) for a in addrs],
                   C.FILTER_IP_SRC if field == 'src' else C.FILTER_IP_DST, check)
 
+    def single_request(self):
+        """This filter with its kernel alternatives matched here instead: one kernel
+        request (self when it has no alternatives)."""
+        if not self.alts:
+            return self
+        one = copy.copy(self)
+        one.alts = []
+        one._alt_checks = []
+        one.checks = list(self.checks)
+        for idx in self._alt_checks:
+            one.checks[idx] = (False, self.checks[idx][1])
+        one.families = self._families_alone
+        return one
+
     def _settle_alternatives(self):
         """Take the kernel alternatives when the requests they make stay few."""
         if not self.alts:
             return
-        families = self.families
+        families = self._families_alone = self.families
         if families == [C.AF_UNSPEC]:
             families = [C.AF_INET, C.AF_INET6]   # a tuple filter needs a family
         total = len(families)
@@ -574,6 +596,18 @@ class CompiledFilter:
             except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
                 raise _not_an_entry(entry, exc)
         return residual
+
+    def worth_requests(self, entries, buckets):
+        """Whether the kernel alternatives' requests cost less than one request whose
+        every entry comes here: each extra request walks the whole hash table again
+        (``buckets`` buckets, about ``entries`` entries), which small tables in a big hash
+        table do not repay (10,000 entries, 262,144 buckets: a /30's 4 requests 53 ms,
+        one dump 38 ms)."""
+        extra = len(self.requests()) - 1
+        if extra <= 0:
+            return True
+        walk = (buckets or 0) * WALK_NS_PER_BUCKET + entries * WALK_NS_PER_ENTRY
+        return extra * walk < entries * SEND_NS_PER_ENTRY
 
     def requests(self):
         """[(nfgenmsg family, attributes)]: the kernel requests (dumps or flushes) that

@@ -16,6 +16,11 @@ Paths (reported as ``method``):
                          (dump_delete), which spares the flush's second walk of the
                          kernel's whole table; many matches go to the kernel's flush,
                          which needs no netlink message per entry.
+                         exact_count=false: that dump stops at the first matches it
+                         returns (return_entries, at least one); the flush follows and
+                         the counts are the fall in the namespace's entry count, since
+                         the exact count costs a walk of the table nearly as long as
+                         the flush (the kernel's flush reports no count).
   dump_delete            a kernel-prefiltered dump, the rest of the filter applied here,
                          then deletes by original tuple + zone + id, BATCH per sendmsg.
                          The id makes each delete race-safe: an entry re-created with the
@@ -59,6 +64,7 @@ def flush(client, filters, params, check_mode=False):
     keep = params.get('return_entries')
     keep = 10 if keep is None else keep
     method = params.get('method') or 'auto'
+    exact_count = params.get('exact_count') is not False
     if keep < 0:
         raise ConntrackError('return_entries: invalid value %r: must be 0 or more' % keep,
                              option='return_entries')
@@ -75,6 +81,9 @@ def flush(client, filters, params, check_mode=False):
     if not all_ and not filters:
         raise ConntrackError('no filter given: refusing to flush the whole %s table; give '
                              'filters, or all: true to flush everything' % table, option='all')
+    if not exact_count and max_delete is not None:
+        raise ConntrackError('exact_count: false cannot be combined with max_delete: the '
+                             'limit needs the exact count of the matches', option='exact_count')
     if table not in ('conntrack', 'expect'):
         raise ConntrackError('table: invalid value %r: only conntrack and expect can be '
                              'flushed' % table, option='table')
@@ -102,30 +111,47 @@ def flush(client, filters, params, check_mode=False):
         else:
             path = 'dump_delete'
         adaptive = path == 'kernel_filtered_flush' and method == 'auto'
+        # exact_count false: stop counting once the entries to return (at least one) are
+        # known; check mode always counts
+        stop_after = (max(keep, 1) if path == 'kernel_filtered_flush' and not exact_count
+                      and not check_mode else None)
         max_keys = None
         if adaptive:
             max_keys = max(DELETE_BY_KEYS_MIN,
                            int(client.global_counts()[0] * DELETE_BY_KEYS_SHARE))
         # check mode deletes nothing: no delete keys (the path is decided by the count)
         collect = Sample(keep, keys=(path == 'dump_delete' or adaptive) and not check_mode,
-                         max_keys=max_keys)
+                         max_keys=max_keys, stop_after=stop_after)
         if path == 'kernel_flush_all':
             # the table's size from one stats request; a sample only if entries are wanted
             collect.count = client.global_counts()[0]
             collect.entries = client.first_entries(keep)
         else:
-            client.walk(cfilter, on_values=collect, on_reset=collect.reset, lazy=True,
+            # the counting (and key-collecting) dump: one request on small tables; a
+            # kernel flush still needs every request (the kernel has no CIDR)
+            walked = client.fit(cfilter)
+            client.walk(walked, on_values=collect, on_reset=collect.reset, lazy=True,
                         slots=collect.slots)
         count, entries = collect.count, collect.entries
-        if adaptive and count <= max_keys:
+        if adaptive and count <= max_keys and not collect.stopped:
             path = 'dump_delete'   # few matches: their keys are at hand
-        kernel_filter = cfilter.describe_kernel() if cfilter else ['all']
+        kernel_filter = (['all'] if cfilter is None else walked.describe_kernel()
+                         if path == 'dump_delete' else cfilter.describe_kernel())
 
         def delete():
             return client.delete_raw(collect.keys)
 
+    stopped = table == 'conntrack' and collect.stopped
     result = {'changed': False, 'matched': count, 'deleted': 0, 'vanished': 0,
-              'entries': entries, 'method': path, 'kernel_filter': kernel_filter}
+              'entries': entries, 'method': path, 'kernel_filter': kernel_filter,
+              'exact_count': not stopped}
+    if stopped:
+        # at least stop_after match: flush, and count what left the namespace's table
+        before = client.global_counts()[0]
+        client.flush(cfilter, table=table)
+        fell = max(0, before - client.global_counts()[0])
+        result.update(changed=True, matched=fell, deleted=fell)
+        return result
     if max_delete is not None and count > max_delete:
         raise ConntrackError('max_delete: %d entries match, more than max_delete=%d: nothing '
                              'was deleted' % (count, max_delete), option='max_delete')

@@ -209,7 +209,9 @@ kernel_filter:
   description:
     - The filter parts the kernel applied (the rest was applied on the managed node), and
       V(N requests) when a list of addresses, ports or protocols (or a small IPv4 CIDR)
-      became that many kernel-filtered dumps.
+      became that many kernel-filtered dumps. That happens only when the namespace's table
+      is large enough to repay a walk of the kernel's hash table per request; on a small
+      table one dump carries the rest of the filter, which is then matched here.
   returned: always
   type: list
   elements: str

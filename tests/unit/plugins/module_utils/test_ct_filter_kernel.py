@@ -12,6 +12,7 @@ import struct
 import pytest
 
 from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
+from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_decode import entry_values
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import compile_filter
 from ansible_collections.netfilter.conntrack.tests.unit.plugins.module_utils.ctmsg import tree
 
@@ -244,3 +245,72 @@ def test_a_field_is_pushed_once():
 def test_ipv6_lists_never_reach_the_kernel():
     f = compile_filter({'orig_src': ['fd00::1', 'fd00::2']})
     assert f.alts == [] and f.requests() == [(V6, b'')] and not f.kernel_complete
+
+
+@pytest.mark.parametrize('params', [
+    {'orig_src': '10.0.0.4/30'},
+    {'proto': ['udp', 'tcp']},
+    {'proto': 'tcp', 'dport': [443, 80], 'family': 'ipv4', 'proto_state': 'ESTABLISHED'},
+    {'reply_src': ['10.1.0.5', '10.1.0.6'], 'mark': 16},
+])
+def test_single_request_matches_the_same(params):
+    """One request, the alternatives matched here: same answers, the original untouched."""
+    multi = compile_filter(params)
+    one = multi.single_request()
+    assert len(multi.requests()) > 1 and len(one.requests()) == 1
+    assert not one.kernel_complete and one.alts == []
+    assert 'requests' not in ' '.join(one.describe_kernel())
+    # the one request keeps what every alternative shares (family, mark, proto...)
+    fams = {fam for fam, _attrs in multi.requests()}
+    assert {fam for fam, _attrs in one.requests()} == (fams if len(fams) == 1 else {V0})
+    passed = 0
+    for fields in ({'src': '10.0.0.5', 'dst': '10.9.9.9', 'proto': 'tcp', 'dport': 80, 'rsrc': '10.1.0.6'},
+                   {'src': '10.0.0.9', 'dst': '10.9.9.9', 'proto': 'udp', 'dport': 53, 'rsrc': '10.1.0.7'},
+                   {'src': '10.0.0.4', 'dst': '10.9.9.9', 'proto': 'sctp', 'dport': 443, 'rsrc': '10.1.0.5'}):
+        entry = _flow(fields)
+        assert one.matches(entry) == multi.matches(entry)
+        # what the one request's kernel part lets through, its residual decides as the
+        # multi-request filter does
+        if _kernel_ok(one, entry):
+            passed += 1
+            assert one.residual()(entry) == multi.matches(entry)
+    assert passed > 0
+    assert multi.single_request() is not multi and multi.requests() == compile_filter(params).requests()
+    assert compile_filter({'orig_src': '10.0.0.1'}).single_request().requests() == \
+        compile_filter({'orig_src': '10.0.0.1'}).requests()
+
+
+def _kernel_ok(cf, entry):
+    """Whether the one request's kernel part (family, mark, proto...) lets entry through."""
+    return all(fn(*entry_values(entry, {})) for kernel, fn in cf.checks if kernel)
+
+
+def _flow(f):
+    proto_num = {'tcp': 6, 'udp': 17, 'sctp': 132}[f['proto']]
+    entry = {'family': 'ipv4', 'proto': f['proto'], 'proto_num': proto_num, 'mark': 16,
+             'orig': {'src': f['src'], 'dst': f['dst'], 'sport': 40000, 'dport': f['dport']},
+             'reply': {'src': f['rsrc'], 'dst': f['src'], 'sport': f['dport'], 'dport': 40000}}
+    if f['proto'] == 'tcp':
+        entry['proto_state'] = 'ESTABLISHED'
+    return entry
+
+
+@pytest.mark.parametrize('params, entries, buckets, worth', [
+    # a /30 (4 requests): one dump on small tables in a big hash table, 4 on big tables
+    ({'orig_src': '10.0.0.4/30'}, 2000, 262144, False),
+    ({'orig_src': '10.0.0.4/30'}, 10000, 262144, False),
+    ({'orig_src': '10.0.0.4/30'}, 60000, 262144, True),
+    ({'orig_src': '10.0.0.4/30'}, 250000, 262144, True),
+    # a small hash table makes each walk cheap
+    ({'orig_src': '10.0.0.4/30'}, 10000, 16384, True),
+    # 8 requests need a larger table to pay
+    ({'orig_src': '10.0.0.0/29'}, 100000, 262144, False),
+    ({'orig_src': '10.0.0.0/29'}, 250000, 262144, True),
+    # one request is always worth it; an unknown bucket count counts entries only
+    ({'orig_src': '10.0.0.4'}, 10, 262144, True),
+    ({'orig_src': '10.0.0.4/30'}, 2000, None, True),
+    # an empty table: nothing to send either way, the walks are the cost
+    ({'proto': ['udp', 'tcp']}, 0, 262144, False),
+])
+def test_worth_requests(params, entries, buckets, worth):
+    assert compile_filter(params).worth_requests(entries, buckets) is worth
