@@ -46,7 +46,6 @@ BATCH = 1000
 FORK_AFTER = 8
 
 
-
 class StopDump(Exception):
     """Raised by a dump's consumer that has seen enough: the dump is abandoned (its
     socket replaced) and the walk returns normally."""

@@ -81,7 +81,7 @@ options:
   exact_count:
     description:
       - V(false) trades the exact count for speed on the kernel path
-        (RV(method=kernel_filtered_flush)): the dump that counts the matches stops as soon
+        (RV(method=kernel_filtered_flush)). The dump that counts the matches stops as soon
         as it has returned O(return_entries) of them (at least one), and the kernel's
         flush follows at once. RV(matched) and RV(deleted) are then how far the
         namespace's entry count fell over the flush, which connections starting or ending
