@@ -24,7 +24,7 @@ from collections import Counter
 from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
 from ansible_collections.netfilter.conntrack.plugins.module_utils import _ct_encode as E
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_decode import (
-    SLOT, Decoder, decode_expect, expect_view, iter_messages)
+    SLOT, Decoder, decode_expect, expect_view)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import (
     ConntrackError, kernel_error)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._labels import load_label_map
@@ -600,32 +600,6 @@ class ConntrackClient(SocketOwner):
                                         E.key_attrs(family, proto, orig, zone),
                                         what='getting an entry')
         return msgs[0] if msgs else None
-
-    def first_entries(self, count):
-        """Up to ``count`` entries of the conntrack table, without reading the rest of it.
-
-        The dump is abandoned once enough entries arrived: the socket is replaced, since
-        the kernel would keep answering the abandoned dump on it.
-        """
-        out = []
-        if count <= 0:
-            return out
-        dec = self.decoder()
-        seq = self._next_seq()
-        self._send(E.nlmsg(C.NFNL_SUBSYS_CTNETLINK, C.IPCTNL_MSG_CT_GET,
-                           C.NLM_F_REQUEST | C.NLM_F_DUMP, seq), 'dumping the conntrack table')
-        done = False
-        while not done and len(out) < count:
-            n = self._recv('dumping the conntrack table')
-            for off, mlen, mtype, _flags in iter_messages(self._buf, n):
-                if mtype in (C.NLMSG_DONE, C.NLMSG_ERROR):
-                    done = True
-                    break
-                if len(out) < count:
-                    out.append(dec.decode(self._buf, off + 20, off + mlen, self._buf[off + 16]))
-        if not done:
-            self._reopen()
-        return out
 
     def _reopen(self):
         self.close()

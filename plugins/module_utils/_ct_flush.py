@@ -114,7 +114,7 @@ def flush(client, filters, params, check_mode=False):
         # exact_count false: stop counting once the entries to return (at least one) are
         # known; check mode always counts
         stop_after = (max(keep, 1) if path == 'kernel_filtered_flush' and not exact_count
-                      and not check_mode else None)
+                      and not check_mode else keep if path == 'kernel_flush_all' else None)
         max_keys = None
         if adaptive:
             max_keys = max(DELETE_BY_KEYS_MIN,
@@ -123,9 +123,12 @@ def flush(client, filters, params, check_mode=False):
         collect = Sample(keep, keys=(path == 'dump_delete' or adaptive) and not check_mode,
                          max_keys=max_keys, stop_after=stop_after)
         if path == 'kernel_flush_all':
-            # the table's size from one stats request; a sample only if entries are wanted
+            # the first entries of the table, the dump stopped there; its size from one
+            # stats request
+            if keep:
+                client.walk(None, on_values=collect, on_reset=collect.reset, lazy=True,
+                            slots=collect.slots)
             collect.count = client.global_counts()[0]
-            collect.entries = client.first_entries(keep)
         else:
             # the counting (and key-collecting) dump: one request on small tables; a
             # kernel flush still needs every request (the kernel has no CIDR)
@@ -141,7 +144,7 @@ def flush(client, filters, params, check_mode=False):
         def delete():
             return client.delete_raw(collect.keys)
 
-    stopped = table == 'conntrack' and collect.stopped
+    stopped = path == 'kernel_filtered_flush' and collect.stopped
     result = {'changed': False, 'matched': count, 'deleted': 0, 'vanished': 0,
               'entries': entries, 'method': path, 'kernel_filter': kernel_filter,
               'exact_count': not stopped}

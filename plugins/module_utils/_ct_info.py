@@ -75,11 +75,14 @@ def gather_info(client, filters, params, check_mode=False):
                                   zero=zero_in_dump)
         else:
             # decode only the entries returned (limit): the rest is only counted, and
-            # aggregated on the few fields the keys read
+            # aggregated on the few fields the keys read; with nothing to count, the dump
+            # stops at the limit
+            enough = keep if keep is not None and not aggs and 'count' not in gather else None
             sink = Sample(float('inf') if keep is None else keep, keys=False,
-                          aggregators=aggs)
-            client.walk(cfilter, table, on_values=sink, on_reset=sink.reset, lazy=True,
-                        slots=sink.slots)
+                          aggregators=aggs, stop_after=enough)
+            if enough != 0:
+                client.walk(cfilter, table, on_values=sink, on_reset=sink.reset, lazy=True,
+                            slots=sink.slots)
             sink.finish()
         if zero:
             # a change only where a counter was not zero already

@@ -58,6 +58,9 @@ options:
   limit:
     description:
       - Return at most this many entries; RV(count) still counts every match.
+      - Without V(count) in O(gather) (and without O(count_by), O(top) and
+        O(zero_counters)) the dump stops as soon as this many entries matched, which
+        makes a look at a few entries of a large table cheap.
     type: int
   zero_counters:
     description:
