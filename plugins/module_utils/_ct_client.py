@@ -48,7 +48,10 @@ FORK_AFTER = 8
 
 class StopDump(Exception):
     """Raised by a dump's consumer that has seen enough: the dump is abandoned (its
-    socket replaced) and the walk returns normally."""
+    socket replaced) and the walk returns normally, unless the kernel had marked it
+    interrupted (``interrupted``, set by _dump): then it is run again."""
+
+    interrupted = False
 
 
 _TABLE_MSG = {
@@ -99,6 +102,8 @@ def open_socket(netns=None, protocol=C.NETLINK_NETFILTER):
                                  'network namespace: %s' % exc, option='netns')
         try:
             return _open_socket_setns(pyroute2_netns, path, protocol)
+        except ConntrackError:
+            raise
         except OSError as exc:
             raise ConntrackError('netns: cannot enter network namespace %r: %s'
                                  % (netns, exc), errno_num=exc.errno, option='netns')
@@ -125,8 +130,9 @@ def _open_socket_setns(pyroute2_netns, path, protocol):
     try:
         was = os.fstat(home)
         pyroute2_netns.setns(path, flags=0, libc=libc)
+        sock = None
         try:
-            return socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, protocol)
+            sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, protocol)
         finally:
             try:
                 pyroute2_netns.setns(home, flags=0, libc=libc)
@@ -135,9 +141,12 @@ def _open_socket_setns(pyroute2_netns, path, protocol):
             except OSError:
                 back = False
             if not back:
+                if sock is not None:
+                    sock.close()
                 raise ConntrackError('netns: could not return to the namespace the module '
                                      'started in after opening a socket in %s; stopping'
                                      % path)
+        return sock
     finally:
         os.close(home)
 
@@ -187,15 +196,15 @@ class Sample:
             self._dec = dec
             for get, counts in self._raw:
                 counts[fam if get is None else get(vals)] += 1
+        if self.stop_after is not None and self.count >= self.stop_after:
+            self.stopped = True
+            raise StopDump()
         if self.want_keys and self.keys is not None:
             if self.max_keys is not None and len(self.keys) >= self.max_keys:
                 self.keys = None
                 return
             self.keys.append((fam, E.key_from_message(
                 buf, off, fam, vals, lambda: dec.values(buf, off + 20, off + mlen))))
-        if self.stop_after is not None and self.count >= self.stop_after:
-            self.stopped = True
-            raise StopDump()
 
     def finish(self):
         """Hand the raw counts to the aggregators (after the walk)."""
@@ -314,15 +323,20 @@ class ConntrackClient(SocketOwner):
         try:
             for _attempt in range(DUMP_RETRIES):
                 interrupted = False
-                for family, payload in requests:
-                    if self._dump(subsys, msg, family, payload, on_msg, what):
-                        interrupted = True
+                try:
+                    for family, payload in requests:
+                        if self._dump(subsys, msg, family, payload, on_msg, what):
+                            interrupted = True
+                except StopDump as stop:
+                    # the consumer has seen enough (_dump replaced the socket); what it
+                    # saw of an interrupted dump may hold an entry twice: again
+                    if not (interrupted or stop.interrupted):
+                        return
+                    interrupted = True
                 if not interrupted:
                     return
                 if on_reset is not None:
                     on_reset()
-        except StopDump:
-            return   # the consumer has seen enough (_dump replaced the socket)
         finally:
             if gc_was_on:
                 gc.enable()
@@ -354,8 +368,9 @@ class ConntrackClient(SocketOwner):
             try:
                 if self._parse(self._buf, n, seq, on_msg, state, what):
                     return state[0]
-            except StopDump:
+            except StopDump as stop:
                 self._reopen()   # the abandoned dump would go on answering on this socket
+                stop.interrupted = state[0]
                 raise
         try:
             with rx:
@@ -364,6 +379,9 @@ class ConntrackClient(SocketOwner):
                     if self._parse(data, n, seq, on_msg, state, what):
                         rx.finished = True
                         break
+        except StopDump as stop:
+            stop.interrupted = state[0]
+            raise
         finally:
             if not rx.finished:
                 self._reopen()   # the abandoned dump would go on answering on this socket

@@ -16,11 +16,11 @@ Paths (reported as ``method``):
                          (dump_delete), which spares the flush's second walk of the
                          kernel's whole table; many matches go to the kernel's flush,
                          which needs no netlink message per entry.
-                         exact_count=false: that dump stops at the first matches it
-                         returns (return_entries, at least one); the flush follows and
-                         the counts are the fall in the namespace's entry count, since
-                         the exact count costs a walk of the table nearly as long as
-                         the flush (the kernel's flush reports no count).
+                         exact_count=false: that dump stops once it has returned
+                         return_entries matches (at least one) and one more; the flush
+                         follows and the counts are the fall in the namespace's entry
+                         count, since the exact count costs a walk of the table nearly
+                         as long as the flush (the kernel's flush reports no count).
   dump_delete            a kernel-prefiltered dump, the rest of the filter applied here,
                          then deletes by original tuple + zone + id, BATCH per sendmsg.
                          The id makes each delete race-safe: an entry re-created with the
@@ -111,9 +111,10 @@ def flush(client, filters, params, check_mode=False):
         else:
             path = 'dump_delete'
         adaptive = path == 'kernel_filtered_flush' and method == 'auto'
-        # exact_count false: stop counting once the entries to return (at least one) are
-        # known; check mode always counts
-        stop_after = (max(keep, 1) if path == 'kernel_filtered_flush' and not exact_count
+        # exact_count false: stop counting once the entries to return (at least one) and
+        # one more are known (fewer: the count is complete, and exact); check mode always
+        # counts
+        stop_after = (max(keep, 1) + 1 if path == 'kernel_filtered_flush' and not exact_count
                       and not check_mode else keep if path == 'kernel_flush_all' else None)
         max_keys = None
         if adaptive:
@@ -122,6 +123,7 @@ def flush(client, filters, params, check_mode=False):
         # check mode deletes nothing: no delete keys (the path is decided by the count)
         collect = Sample(keep, keys=(path == 'dump_delete' or adaptive) and not check_mode,
                          max_keys=max_keys, stop_after=stop_after)
+        walked = cfilter
         if path == 'kernel_flush_all':
             # the first entries of the table, the dump stopped there; its size from one
             # stats request

@@ -40,8 +40,10 @@ def gather_info(client, filters, params, check_mode=False):
     if limit is not None and limit < 0:
         raise ConntrackError('limit: invalid value %r: must be 0 or more' % limit, option='limit')
     cfilter = compile_filter(filters, client.label_map)
-    if table == 'conntrack':
-        cfilter = client.fit(cfilter)   # one request instead of several on small tables
+    if table == 'conntrack' and not params.get('zero_counters'):
+        # one request instead of several on small tables (not when zeroing: only a
+        # filter the kernel applies whole zeroes in the dump itself, exactly)
+        cfilter = client.fit(cfilter)
     counts = [CountBy(key) for key in params.get('count_by') or ()]
     top_opt = params.get('top')
     top = None

@@ -82,14 +82,18 @@ options:
     description:
       - V(false) trades the exact count for speed on the kernel path
         (RV(method=kernel_filtered_flush)). The dump that counts the matches stops as soon
-        as it has returned O(return_entries) of them (at least one), and the kernel's
-        flush follows at once. RV(matched) and RV(deleted) are then how far the
+        as it has returned O(return_entries) of them (at least one) and one more, and the
+        kernel's flush follows at once. RV(matched) and RV(deleted) are then how far the
         namespace's entry count fell over the flush, which connections starting or ending
-        meanwhile skew, and RV(exact_count) is V(false). On 250,000 entries this takes
+        meanwhile skew (and entries that wait on the dying list for a listener of
+        reliable events, such as conntrackd, are still counted), and RV(exact_count) is
+        V(false). C(changed) stays exact - true only when a match was seen - so it can
+        come with a RV(deleted) of 0. On 250,000 entries this takes
         the flush of a tenth of them from about 2.2 to about 1.1 times the time of the
         kernel's flush alone (C(benchmarks/README.md)).
-      - When fewer entries match than that, the dump has counted them all and the result
-        is exact; other paths, and check mode, always count exactly.
+      - When no more entries match than that, the dump has counted them all and the
+        result is exact; other paths, and check mode, always count exactly. The dump walks
+        the whole table when nothing matches, as the exact count does.
       - Cannot be combined with O(max_delete), which needs the exact count.
     type: bool
     default: true
