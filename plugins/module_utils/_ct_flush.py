@@ -111,11 +111,13 @@ def flush(client, filters, params, check_mode=False):
         else:
             path = 'dump_delete'
         adaptive = path == 'kernel_filtered_flush' and method == 'auto'
-        # exact_count false: stop counting once the entries to return (at least one) and
-        # one more are known (fewer: the count is complete, and exact); check mode always
-        # counts
-        stop_after = (max(keep, 1) + 1 if path == 'kernel_filtered_flush' and not exact_count
-                      and not check_mode else keep if path == 'kernel_flush_all' else None)
+        stop_after = None
+        if path == 'kernel_flush_all':
+            stop_after = keep   # a sample of the table; its size comes from the stats
+        elif path == 'kernel_filtered_flush' and not exact_count and not check_mode:
+            # stop once the entries to return (at least one) and one more are known
+            # (fewer: the count is complete, and exact); check mode always counts
+            stop_after = max(keep, 1) + 1
         max_keys = None
         if adaptive:
             max_keys = max(DELETE_BY_KEYS_MIN,
@@ -140,8 +142,10 @@ def flush(client, filters, params, check_mode=False):
         count, entries = collect.count, collect.entries
         if adaptive and count <= max_keys and not collect.stopped:
             path = 'dump_delete'   # few matches: their keys are at hand
-        kernel_filter = (['all'] if cfilter is None else walked.describe_kernel()
-                         if path == 'dump_delete' else cfilter.describe_kernel())
+        if cfilter is None:
+            kernel_filter = ['all']
+        else:   # what the kernel did for the path taken: the dump's, or the flush's
+            kernel_filter = (walked if path == 'dump_delete' else cfilter).describe_kernel()
 
         def delete():
             return client.delete_raw(collect.keys)
