@@ -11,6 +11,8 @@ from __future__ import annotations
 from ansible_collections.netfilter.conntrack.plugins.module_utils._aggregate import CountBy, Top
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_client import (
     Sample, entry_key)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_fields import (
+    ValueProjection, project_dicts)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import compile_filter
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
 
@@ -39,6 +41,13 @@ def gather_info(client, filters, params, check_mode=False):
     limit = params.get('limit')
     if limit is not None and limit < 0:
         raise ConntrackError('limit: invalid value %r: must be 0 or more' % limit, option='limit')
+    fields = params.get('fields')
+    project = None
+    if fields is not None:   # checked before anything is read
+        if table == 'expect':
+            project_dicts((), fields, table)
+        else:
+            project = ValueProjection(fields)
     cfilter = compile_filter(filters, client.label_map)
     if table == 'conntrack' and not params.get('zero_counters'):
         # one request instead of several on small tables (not when zeroing: only a
@@ -66,7 +75,7 @@ def gather_info(client, filters, params, check_mode=False):
               'kernel_filter': cfilter.describe_kernel() if table in ('conntrack', 'expect')
               else []}
     want_entries = 'entries' in gather
-    if want_entries or aggs or zero:
+    if (want_entries and limit != 0) or aggs or zero:
         keep = (limit if limit is not None else None) if want_entries else 0
         # Zeroing in the dump itself is exact only when the kernel filtered everything.
         zero_in_dump = zero and not check_mode and cfilter.kernel_complete
@@ -75,13 +84,15 @@ def gather_info(client, filters, params, check_mode=False):
         if not by_values:
             sink = client.entries(cfilter, table, limit=keep, aggregators=aggs,
                                   zero=zero_in_dump)
+            if fields is not None:
+                sink.entries = project_dicts(sink.entries, fields, table)
         else:
             # decode only the entries returned (limit): the rest is only counted, and
             # aggregated on the few fields the keys read; with nothing to count, the dump
             # stops at the limit
             enough = keep if keep is not None and not aggs and 'count' not in gather else None
             sink = Sample(float('inf') if keep is None else keep, keys=False,
-                          aggregators=aggs, stop_after=enough)
+                          aggregators=aggs, stop_after=enough, project=project)
             if enough != 0:
                 client.walk(cfilter, table, on_values=sink, on_reset=sink.reset, lazy=True,
                             slots=sink.slots)
@@ -95,6 +106,9 @@ def gather_info(client, filters, params, check_mode=False):
         result['entries'] = sink.entries
         if 'count' in gather:
             result['count'] = sink.count
+    elif 'count' in gather and table == 'conntrack' and not filters:
+        # the kernel's own counter (what conntrack -C reads): no walk of the table
+        result['count'] = client.global_counts()[0]
     elif 'count' in gather:
         result['count'] = client.count(cfilter, table)
     result['counts'] = {agg.key: agg.result() for agg in counts}
