@@ -28,7 +28,8 @@ import time
 from ansible.plugins.callback import CallbackBase
 
 # result keys the benchmark reads back (small values only)
-_KEEP = ('count', 'matched', 'deleted', 'vanished', 'method', 'kernel_filter', 'msg')
+_KEEP = ('count', 'matched', 'deleted', 'vanished', 'method', 'kernel_filter', 'msg',
+         'counts')
 
 
 class CallbackModule(CallbackBase):
@@ -54,6 +55,9 @@ class CallbackModule(CallbackBase):
             'result': {k: res[k] for k in _KEEP if k in res},
             'entries_returned': len(res.get('entries') or ()),
         })
+        if isinstance(res.get('stdout'), str):   # shell tasks (benchmarks/e2e.py)
+            self._rows[-1].update(stdout_head=res['stdout'][:200],
+                                  stdout_lines=res['stdout'].count('\n') + 1)
 
     def v2_runner_on_ok(self, result):
         self._done(result, 'ok')
