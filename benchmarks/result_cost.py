@@ -14,6 +14,7 @@ The steps ansible-core runs on a module's result, called here as ansible-core ca
                           with the module-to-controller decoder
 
   sudo .venv/bin/python benchmarks/result_cost.py --netns NS [--fields orig.src,orig.dst,proto_state]
+  sudo build/venv-2.21/bin/python benchmarks/result_cost.py --netns NS    (another ansible-core)
 
 Reads the table of NS (fill it with tools/ctfill.py first).  Not a test.
 """
@@ -49,6 +50,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--netns', required=True)
     ap.add_argument('--fields', default='')
+    ap.add_argument('--limit', type=int, default=None, help='return at most this many entries')
     args = ap.parse_args()
     ConntrackClient, gather_info = _collection()
     from ansible.module_utils.common.parameters import remove_values
@@ -57,7 +59,7 @@ def main():
     from ansible.release import __version__ as core_version
     encoder = mjson.get_module_encoder('legacy', mjson.Direction.MODULE_TO_CONTROLLER)
     decoder = mjson.get_module_decoder('legacy', mjson.Direction.MODULE_TO_CONTROLLER)
-    params = {'gather': ['entries']}
+    params = {'gather': ['entries'], 'limit': args.limit}
     if args.fields:
         params['fields'] = args.fields.split(',')
     rows = []
