@@ -77,7 +77,7 @@ options:
         the keys there are.
       - Default: the whole entry (see RV(entries)).
       - Cheaper for large listings on both ends: the managed node unpacks only the
-        attributes those keys read, and the controller parses, stores and templates a few
+        attributes those keys read, and ansible-core scrubs, encodes, parses and stores a few
         values per entry instead of about forty; see the notes.
       - With O(table=expect) the keys are those of an expectation (V(master.src),
         V(tuple.dport), V(helper), ...).
@@ -107,9 +107,10 @@ options:
 notes:
   - For large tables, gather only V(count) or use O(count_by) and O(top) with O(limit=0).
     Carrying hundreds of thousands of entries back to the controller takes ansible-core
-    tens of seconds, nearly all of it on the controller (parsing the module's JSON and
-    processing the result), in proportion to the number of values returned: O(fields)
-    with three keys returns about a tenth of them.
+    tens of seconds, nearly all of it in ansible-core rather than in the table's dump (the
+    result's scrub for no_log values and its JSON encoding on the managed node, then the
+    controller's parsing and processing), in proportion to the number of values
+    returned: O(fields) with three keys returns about a tenth of them.
   - A count of the whole conntrack table (V(count) without filters and without
     V(entries), or with O(limit=0)) is the kernel's own counter, as C(conntrack -C)
     reads it, not a walk of the table. That counter also holds entries not listed by a
