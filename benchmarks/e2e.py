@@ -50,8 +50,8 @@ def pairs(ns, only):
         ('base', 'ansible.builtin.ping', {'ansible.builtin.ping': {}}, cli + '-C', None, False),
         ('count', 'count, no filter', {info: {'netns': ns, 'gather': ['count']}},
          cli + '-C', 1.0, False),
-        ('count', 'count, exact address', {info: {'netns': ns, 'orig_src': EXACT,
-                                                   'gather': ['count']}},
+        ('count', 'count, exact address',
+         {info: {'netns': ns, 'orig_src': EXACT, 'gather': ['count']}},
          cli + '-L -s %s 2>/dev/null | wc -l' % EXACT, 1.0, False),
         # the CLI's --dst-nat ADDR needs the DST_NAT status bit, which synthetic entries
         # lack: -r (reply source = the backend) is what selects the same entries
