@@ -4,20 +4,15 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 # Private to the netfilter.conntrack collection: not a public API.
-"""The one netlink client of the collection.
-
-A NETLINK_NETFILTER socket (opened inside a network namespace through pyroute2 when
-asked, without moving this process), requests encoded with struct, replies decoded by
-_ct_decode.  Every module and filter goes through this class.
+"""The conntrack client: the netlink transport (_netlink) with the operations on the
+conntrack and expectation tables, their statistics and limits, in one network namespace.
+The modules, the dump consumers and the tools use it; the event listener (_ct_events)
+opens its own socket through _netlink.
 """
 
 from __future__ import annotations
 
-import ctypes
 import errno
-import gc
-import os
-import socket
 import struct
 from collections import Counter
 
@@ -25,33 +20,12 @@ from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_con
 from ansible_collections.netfilter.conntrack.plugins.module_utils import _ct_encode as E
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_decode import (
     SLOT, Decoder, decode_expect, expect_view)
-from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import (
-    ConntrackError, kernel_error)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._labels import load_label_map
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_receiver import (
-    ChildReceiver, available as _can_fork)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._netlink.transport import (
+    StopDump, Transport)
 
-_NLMSG = struct.Struct('=IHHII')
-_ERR = struct.Struct('=i')
-_NFGEN = struct.Struct('=BBH')
 _HDR = struct.Struct('=HH')
 _BE32 = struct.Struct('>I')
-NETLINK_CAP_ACK = 10
-SO_RCVBUFFORCE = 33
-SO_SNDBUFFORCE = 32
-DUMP_RETRIES = 5
-BATCH = 1000
-# Receive buffers (about 130 entries each) read in this process before the rest of a
-# dump goes to a child receiver (_ct_receiver): small dumps never fork.
-FORK_AFTER = 8
-
-
-class StopDump(Exception):
-    """Raised by a dump's consumer that has seen enough: the dump is abandoned (its
-    socket replaced) and the walk returns normally, unless the kernel had marked it
-    interrupted (``interrupted``, set by _dump): then it is run again."""
-
-    interrupted = False
 
 
 _TABLE_MSG = {
@@ -60,103 +34,6 @@ _TABLE_MSG = {
     'unconfirmed': (C.NFNL_SUBSYS_CTNETLINK, C.IPCTNL_MSG_CT_GET_UNCONFIRMED),
     'expect': (C.NFNL_SUBSYS_CTNETLINK_EXP, C.IPCTNL_MSG_EXP_GET),
 }
-
-
-def netns_path(netns):
-    """/run/netns/NAME for a bare name, else the path itself (which must be absolute).
-
-    An empty or blank name (an undefined variable) is an error, never "this process's
-    namespace": that would run a flush meant for a test or container namespace on the host.
-    """
-    if not isinstance(netns, str) or not netns.strip():
-        raise ConntrackError('netns: invalid value %r: empty (an undefined variable?); leave '
-                             'the option out to use the namespace of the module' % (netns,),
-                             option='netns')
-    if '\0' in netns:
-        raise ConntrackError('netns: invalid value %r: contains a NUL byte' % (netns,),
-                             option='netns')
-    if '/' in netns:
-        if not os.path.isabs(netns):
-            raise ConntrackError('netns: invalid value %r: a path must be absolute, such as '
-                                 '/proc/PID/ns/net; a bare name is looked up in /run/netns'
-                                 % (netns,), option='netns')
-        return netns
-    if netns in ('.', '..'):
-        raise ConntrackError('netns: invalid value %r: not a namespace name' % (netns,),
-                             option='netns')
-    return os.path.join('/run/netns', netns)
-
-
-def open_socket(netns=None, protocol=C.NETLINK_NETFILTER):
-    """A netlink socket (NETLINK_NETFILTER unless told) in ``netns`` (None: this
-    process's namespace)."""
-    if netns is not None:
-        path = netns_path(netns)
-        if not os.path.exists(path):
-            raise ConntrackError('netns: network namespace %r not found (%s does not exist)'
-                                 % (netns, path), option='netns')
-        try:
-            from pyroute2 import netns as pyroute2_netns  # lazy: only namespaces need it
-        except ImportError as exc:
-            raise ConntrackError('netns: the pyroute2 Python library is required to enter a '
-                                 'network namespace: %s' % exc, option='netns')
-        try:
-            return _open_socket_setns(pyroute2_netns, path, protocol)
-        except ConntrackError:
-            raise
-        except OSError as exc:
-            raise ConntrackError('netns: cannot enter network namespace %r: %s'
-                                 % (netns, exc), errno_num=exc.errno, option='netns')
-        except Exception as exc:  # pyroute2 wraps child failures in its own types
-            raise ConntrackError('netns: cannot enter network namespace %r: %s'
-                                 % (netns, exc), option='netns')
-    try:
-        return socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, protocol)
-    except OSError as exc:
-        raise kernel_error(exc.errno, 'opening a netlink socket (protocol %d)' % protocol)
-
-
-def _open_socket_setns(pyroute2_netns, path, protocol):
-    """Move this thread into the namespace, open the socket there, move back.
-
-    The socket stays in the namespace it was opened in. flags=0: never create a missing
-    namespace. The way back is verified: a module left in another namespace is an error
-    that ends it. pyroute2's netns.create_socket (0.8+) does the same in a forked child,
-    which costs 8 ms per socket against 0.07 ms here (measured), paid again whenever an
-    abandoned dump makes the client replace its socket.
-    """
-    libc = _libc()
-    home = os.open('/proc/thread-self/ns/net', os.O_RDONLY)
-    try:
-        was = os.fstat(home)
-        pyroute2_netns.setns(path, flags=0, libc=libc)
-        sock = None
-        try:
-            sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, protocol)
-        finally:
-            try:
-                pyroute2_netns.setns(home, flags=0, libc=libc)
-                now = os.stat('/proc/thread-self/ns/net')
-                back = (now.st_dev, now.st_ino) == (was.st_dev, was.st_ino)
-            except OSError:
-                back = False
-            if not back:
-                if sock is not None:
-                    sock.close()
-                raise ConntrackError('netns: could not return to the namespace the module '
-                                     'started in after opening a socket in %s; stopping'
-                                     % path)
-        return sock
-    finally:
-        os.close(home)
-
-
-def _libc():
-    """glibc by its soname; None lets pyroute2 search (musl and other systems)."""
-    try:
-        return ctypes.CDLL('libc.so.6', use_errno=True)
-    except OSError:
-        return None
 
 
 class Sample:
@@ -235,263 +112,16 @@ class EntrySink:
             agg.add(entry)
 
 
-class SocketOwner:
-    """close() and the context manager for classes holding a netlink socket in .sock."""
-
-    sock = None
-
-    def close(self):
-        if self.sock is not None:
-            self.sock.close()
-            self.sock = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-
-class ConntrackClient(SocketOwner):
+class ConntrackClient(Transport):
     """Talks ctnetlink in one network namespace.  Use as a context manager."""
 
     def __init__(self, netns=None, rcvbuf=16 << 20):
-        self.netns = netns
-        self.sock = open_socket(netns)
-        self._seq = 0
-        self._buf = bytearray(1 << 20)
-        self._rcvbuf = rcvbuf
-        self.fork_after = FORK_AFTER if _can_fork() else None
-        self.forked_dumps = 0
+        super().__init__(netns, rcvbuf)
         self._buckets = None
         self.label_map = load_label_map()
-        self._setup()
-
-    def _setup(self):
-        for opt, force, size in ((socket.SO_RCVBUF, SO_RCVBUFFORCE, self._rcvbuf),
-                                 (socket.SO_SNDBUF, SO_SNDBUFFORCE, 4 << 20)):
-            try:
-                self.sock.setsockopt(socket.SOL_SOCKET, force, size)
-            except OSError:
-                self.sock.setsockopt(socket.SOL_SOCKET, opt, size)
-        try:
-            self.sock.setsockopt(C.SOL_NETLINK, NETLINK_CAP_ACK, 1)
-        except OSError:
-            pass
-        self.sock.bind((0, 0))
 
     def decoder(self):
         return Decoder(self.label_map)
-
-    def _next_seq(self):
-        self._seq = (self._seq + 1) & 0xFFFFFFFF or 1
-        return self._seq
-
-    def _error(self, num, what):
-        return kernel_error(num, what, self.netns)
-
-    # -- low level ----------------------------------------------------------------
-    def _recv(self, what):
-        try:
-            return self.sock.recv_into(self._buf)
-        except OSError as exc:
-            raise self._error(exc.errno or errno.EIO, what)
-
-    def _send(self, data, what):
-        try:
-            self.sock.send(data)
-        except OSError as exc:
-            raise self._error(exc.errno or errno.EIO, what)
-
-    def dump(self, subsys, msg, family, payload, on_msg, on_reset=None, what='dump'):
-        """Run one dump; on_msg(buf, off, mlen, mtype) per reply message.
-
-        A dump the kernel marks interrupted (NLM_F_DUMP_INTR) is run again after
-        on_reset(), at most DUMP_RETRIES times.
-        """
-        self.dump_many(subsys, msg, [(family, payload)], on_msg, on_reset, what)
-
-    def dump_many(self, subsys, msg, requests, on_msg, on_reset=None, what='dump'):
-        """Run one dump per (family, payload) of ``requests``, one after the other, into
-        the same on_msg.  If the kernel marks one of them interrupted, all of them run
-        again after on_reset() (their results are one answer), at most DUMP_RETRIES times.
-        """
-        # Bulk decoding allocates millions of objects: the cyclic GC would walk them
-        # again and again (measured: 1.4x on a 250k full dump). Nothing here makes cycles.
-        gc_was_on = gc.isenabled()
-        gc.disable()
-        try:
-            for _attempt in range(DUMP_RETRIES):
-                interrupted = False
-                try:
-                    for family, payload in requests:
-                        if self._dump(subsys, msg, family, payload, on_msg, what):
-                            interrupted = True
-                except StopDump as stop:
-                    # the consumer has seen enough (_dump replaced the socket); what it
-                    # saw of an interrupted dump may hold an entry twice: again
-                    if not (interrupted or stop.interrupted):
-                        return
-                    interrupted = True
-                if not interrupted:
-                    return
-                if on_reset is not None:
-                    on_reset()
-        finally:
-            if gc_was_on:
-                gc.enable()
-        raise ConntrackError('%s: the kernel interrupted the dump %d times (table changing '
-                             'too fast); try again' % (what, DUMP_RETRIES))
-
-    def _dump(self, subsys, msg, family, payload, on_msg, what):
-        """One dump; True when the kernel marked it interrupted.
-
-        The first FORK_AFTER receive buffers are read here; a dump that goes on is
-        received by a child process (_ct_receiver) while this one decodes.
-        """
-        seq = self._next_seq()
-        self._send(E.nlmsg(subsys, msg, C.NLM_F_REQUEST | C.NLM_F_DUMP, seq, family,
-                           payload), what)
-        state = [False]   # interrupted
-        reads = 0
-        while True:
-            if self.fork_after is not None and reads >= self.fork_after:
-                rx = ChildReceiver(self.sock, len(self._buf), seq, what, self._error)
-                try:
-                    rx.start()
-                except OSError:
-                    self.fork_after = None   # no fork here (limits, seccomp): go on alone
-                else:
-                    break
-            n = self._recv(what)
-            reads += 1
-            try:
-                if self._parse(self._buf, n, seq, on_msg, state, what):
-                    return state[0]
-            except StopDump as stop:
-                self._reopen()   # the abandoned dump would go on answering on this socket
-                stop.interrupted = state[0]
-                raise
-        try:
-            with rx:
-                self.forked_dumps += 1
-                for data, n in rx:
-                    if self._parse(data, n, seq, on_msg, state, what):
-                        rx.finished = True
-                        break
-        except StopDump as stop:
-            stop.interrupted = state[0]
-            raise
-        finally:
-            if not rx.finished:
-                self._reopen()   # the abandoned dump would go on answering on this socket
-        return state[0]
-
-    def _parse(self, buf, n, seq, on_msg, state, what):
-        """Hand the dump's messages in buf[:n] to on_msg; True at the dump's end."""
-        unpack = _NLMSG.unpack_from
-        off = 0
-        done = False
-        while off + 16 <= n:
-            mlen, mtype, mflags, mseq, _pid = unpack(buf, off)
-            if mlen < 16 or off + mlen > n:
-                raise ConntrackError('%s: malformed netlink reply' % what)
-            if mseq == seq:
-                if mflags & C.NLM_F_DUMP_INTR:
-                    state[0] = True
-                if mtype == C.NLMSG_DONE:
-                    done = True
-                elif mtype == C.NLMSG_ERROR:
-                    err = -_ERR.unpack_from(buf, off + 16)[0]
-                    if err:
-                        raise self._error(err, what)
-                    done = True
-                else:
-                    on_msg(buf, off, mlen, mtype)
-            off += (mlen + 3) & ~3
-        return done
-
-    def request(self, subsys, msg, family, payload, flags=0, what='request', version=0,
-                res_id=0):
-        """One request with ACK; returns the reply messages as bytes (without errors)."""
-        seq = self._next_seq()
-        self._send(E.nlmsg(subsys, msg, C.NLM_F_REQUEST | C.NLM_F_ACK | flags, seq, family,
-                           payload, version, res_id), what)
-        out = []
-        while True:
-            n = self._recv(what)
-            off = 0
-            while off + 16 <= n:
-                mlen, mtype, _mflags, mseq, _pid = _NLMSG.unpack_from(self._buf, off)
-                if mlen < 16 or off + mlen > n:
-                    raise ConntrackError('%s: malformed netlink reply' % what)
-                if mseq == seq:
-                    if mtype == C.NLMSG_ERROR:
-                        err = -_ERR.unpack_from(self._buf, off + 16)[0]
-                        if err:
-                            raise self._error(err, what)
-                        return out
-                    if mtype == C.NLMSG_DONE:
-                        return out
-                    out.append(bytes(self._buf[off:off + mlen]))
-                off += (mlen + 3) & ~3
-
-    def request_unless_gone(self, subsys, msg, family, payload, what='request'):
-        """request(), but None instead of an error when the object does not exist
-        (ENOENT: never there, expired, or deleted by someone else)."""
-        try:
-            return self.request(subsys, msg, family, payload, what=what)
-        except ConntrackError as exc:
-            if exc.errno == errno.ENOENT:
-                return None
-            raise
-
-    def batch(self, messages, what='batch'):
-        """Send (subsys, msg, flags, family, payload) requests, BATCH per sendmsg.
-
-        Returns a list of errno values (0 = success), one per message, in order.
-        Errors are returned, not raised: the caller decides which ones matter.
-        Only the last request of each sendmsg asks for an ACK: the kernel answers a
-        failed request with an error whatever its flags, and handles the requests of one
-        sendmsg in order, so that ACK closes the chunk (a request without an error before
-        it succeeded).  One reply per failure instead of one per request.
-        """
-        results = []
-        chunk = []
-        for item in messages:
-            chunk.append(item)
-            if len(chunk) >= BATCH:
-                results.extend(self._flush_batch(chunk, what))
-                chunk = []
-        if chunk:
-            results.extend(self._flush_batch(chunk, what))
-        return results
-
-    def _flush_batch(self, chunk, what):
-        seqs = {}
-        out = []
-        last = len(chunk) - 1
-        for i, (subsys, msg, flags, family, payload) in enumerate(chunk):
-            seq = self._next_seq()
-            seqs[seq] = i
-            out.append(E.nlmsg(subsys, msg,
-                               C.NLM_F_REQUEST | flags | (C.NLM_F_ACK if i == last else 0),
-                               seq, family, payload))
-        self._send(b''.join(out), what)
-        res = [0] * len(chunk)
-        while True:
-            n = self._recv(what)
-            off = 0
-            while off + 16 <= n:
-                mlen, mtype, _f, mseq, _pid = _NLMSG.unpack_from(self._buf, off)
-                if mlen < 16 or off + mlen > n:
-                    raise ConntrackError('%s: malformed netlink reply' % what)
-                idx = seqs.get(mseq)
-                if mtype == C.NLMSG_ERROR and idx is not None:
-                    res[idx] = -_ERR.unpack_from(self._buf, off + 16)[0]
-                    if idx == last:
-                        return res
-                off += (mlen + 3) & ~3
 
     # -- conntrack table ------------------------------------------------------------
     def walk(self, cfilter=None, table='conntrack', on_values=None, on_entry=None,
@@ -618,11 +248,6 @@ class ConntrackClient(SocketOwner):
                                         E.key_attrs(family, proto, orig, zone),
                                         what='getting an entry')
         return msgs[0] if msgs else None
-
-    def _reopen(self):
-        self.close()
-        self.sock = open_socket(self.netns)
-        self._setup()
 
     def get_by_reply(self, family, proto, reply, zone=None):
         """The entry whose reply tuple is ``reply`` (the one a create would clash with)."""

@@ -41,7 +41,6 @@ _FAMILY = C.FAMILY_NAMES
 _PROTO = C.PROTO_NAMES
 
 _HDR = struct.Struct('=HH')
-_NLMSG = struct.Struct('=IHHII')
 
 # (parent path, attribute type) -> (struct code, slot) for leaves; nested attributes map
 # to the path of their children.
@@ -460,17 +459,6 @@ def find_attr(buf, start, end, path):
         else:
             return None
     return bytes(buf[start:end])
-
-
-def iter_messages(buf, length):
-    """Yield (offset, msglen, type, flags) for each netlink message in buf[:length]."""
-    off = 0
-    while off + 16 <= length:
-        mlen, mtype, mflags, _seq, _pid = _NLMSG.unpack_from(buf, off)
-        if mlen < 16 or off + mlen > length:
-            raise ConntrackError('malformed netlink message header at offset %d' % off)
-        yield off, mlen, mtype, mflags
-        off += (mlen + 3) & ~3
 
 
 # -- expectations (low volume: decoded attribute by attribute) ------------------------

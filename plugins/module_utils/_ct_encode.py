@@ -12,10 +12,10 @@ import socket
 import struct
 
 from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
+from ansible_collections.netfilter.conntrack.plugins.module_utils._netlink.framing import (  # noqa: F401 pylint: disable=unused-import
+    nlmsg)
 
 _HDR = struct.Struct('=HH')
-_NLMSG = struct.Struct('=IHHII')
-_NFGEN = struct.Struct('>BBH')  # struct nfgenmsg: res_id is __be16
 _BE16 = struct.Struct('>H')
 _BE32 = struct.Struct('>I')
 _BE64 = struct.Struct('>Q')
@@ -50,12 +50,6 @@ def u32(atype, v):
 
 def be64(atype, v):
     return nla(atype, _BE64.pack(v))
-
-
-def nlmsg(subsys, msg, flags, seq, family=C.AF_UNSPEC, payload=b'', version=0, res_id=0):
-    """A complete nfnetlink message."""
-    body = _NFGEN.pack(family, version, res_id) + payload
-    return _NLMSG.pack(16 + len(body), (subsys << 8) | msg, flags, seq, 0) + body
 
 
 def addr_bytes(family, addr):

@@ -25,8 +25,9 @@ from ansible_collections.netfilter.conntrack.plugins.module_utils import _ct_enc
 from ansible_collections.netfilter.conntrack.plugins.module_utils._aggregate import (
     _VALUE_GETTERS, CountBy, _hashable, count_by, key_getter, top)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_decode import (
-    NAT_SLOTS, Decoder, decode_expect, entry_values, find_attr, iter_messages)
+    NAT_SLOTS, Decoder, decode_expect, entry_values, find_attr)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_diff import diff_entries
+from ansible_collections.netfilter.conntrack.plugins.module_utils._netlink.framing import iter_messages
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import (
     ALIASES, FILTER_KEYS, compile_filter)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_format import format_entries

@@ -13,7 +13,8 @@ import pytest
 
 from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
 from ansible_collections.netfilter.conntrack.plugins.module_utils import _ct_encode as E
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_decode import Decoder, iter_messages
+from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_decode import Decoder
+from ansible_collections.netfilter.conntrack.plugins.module_utils._netlink.framing import iter_messages
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
 from ansible_collections.netfilter.conntrack.tests.unit.plugins.module_utils.ctmsg import (
     ct_attrs, ct_message, decode, message)

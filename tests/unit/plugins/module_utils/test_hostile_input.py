@@ -17,7 +17,7 @@ import pytest
 from ansible.module_utils import basic
 
 from ansible_collections.netfilter.conntrack.plugins.module_utils import _module
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_client import netns_path
+from ansible_collections.netfilter.conntrack.plugins.module_utils._netlink.sockets import netns_path
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_entry import build_want
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_events import _validate
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import (
