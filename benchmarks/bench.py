@@ -82,9 +82,10 @@ def load_collection(tmp):
     sys.path.insert(0, coll)
     base = 'ansible_collections.netfilter.conntrack.plugins.module_utils.'
     lib = types.SimpleNamespace(coll=coll)
-    for name in ('_nl_const', '_ct_client', '_ct_filter', '_ct_flush', '_ct_info',
-                 '_aggregate'):
-        setattr(lib, name.strip('_'), importlib.import_module(base + name))
+    for attr, name in (('nl_const', '_codec.constants'), ('ct_client', '_ct_client'),
+                       ('ct_filter', '_ct_filter'), ('ct_flush', '_ct_flush'),
+                       ('ct_info', '_ct_info'), ('aggregate', '_aggregate')):
+        setattr(lib, attr, importlib.import_module(base + name))
     # tools/ctfill.py: the table generators (it puts build/ on sys.path for its own use)
     saved = list(sys.path)
     spec = importlib.util.spec_from_file_location('nctb_ctfill',

@@ -16,11 +16,14 @@ import errno
 import struct
 from collections import Counter
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _ct_encode as E
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_decode import (
-    SLOT, Decoder, decode_expect, expect_view)
-from ansible_collections.netfilter.conntrack.plugins.module_utils._labels import load_label_map
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import constants as C
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import encode as E
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.decode import Decoder
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.expect import (
+    decode_expect, expect_view)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.slots import SLOT
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.labels import (
+    load_label_map)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._netlink.transport import (
     StopDump, Transport)
 

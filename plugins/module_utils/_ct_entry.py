@@ -34,9 +34,9 @@ import os
 import socket
 import struct
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _ct_encode as E
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_decode import find_attr
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import constants as C
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import encode as E
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.decode import find_attr
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import (
     parse_helper, parse_int, parse_labels, parse_mark, parse_network, parse_proto)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError

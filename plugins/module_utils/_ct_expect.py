@@ -33,7 +33,7 @@ from __future__ import annotations
 import errno
 import ipaddress
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import constants as C
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import (
     parse_int, parse_proto)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError

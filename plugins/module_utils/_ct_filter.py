@@ -18,12 +18,16 @@ import ipaddress
 import itertools
 import re
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _ct_encode as E
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_decode import (
-    NAT_SLOTS, SLOT, ctstate_of, entry_values, helper_name, nat_dst, nat_src)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import constants as C
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import encode as E
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.decode import (
+    ctstate_of, helper_name)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.slots import (
+    HELPER, LABELS, MARK, NAT_SLOTS, O_PROTO, O_ZONE, PSTATE, R_DST, R_SRC, R_ZONE, STATUS,
+    TUPLE_SLOT, ZONE, entry_values, nat_dst, nat_src)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
-from ansible_collections.netfilter.conntrack.plugins.module_utils._labels import MAX_LABEL_BIT
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.labels import (
+    MAX_LABEL_BIT)
 
 FILTER_KEYS = (
     'family', 'proto', 'orig_src', 'orig_dst', 'reply_src', 'reply_dst',
@@ -204,15 +208,11 @@ class _AddrMatch:
         return self.__call__
 
 
-# Predicates take (v, fam): v the canonical value tuple of _ct_decode, fam the family
+# Predicates take (v, fam): v the canonical value tuple of _codec.slots, fam the family
 # number.  Dumps hand them the decoder's tuples; entry dicts go through entry_values().
-_PROTO = SLOT['o_proto']
-_SIDE = {'orig': 0, 'reply': 9}
-_FIELD = {'src': 0, 'dst': 1, 'sport': 3, 'dport': 4, 'icmp_type': 5, 'icmp_code': 6,
-          'icmp_id': 7, 'zone': 8}
-_STATUS, _MARK, _ZONE, _PSTATE = SLOT['status'], SLOT['mark'], SLOT['zone'], SLOT['pstate']
-_HELPER, _LABELS = SLOT['helper'], SLOT['labels']
-_O_ZONE, _R_ZONE = SLOT['o_zone'], SLOT['r_zone']
+_PROTO, _STATUS, _MARK, _ZONE, _PSTATE = O_PROTO, STATUS, MARK, ZONE, PSTATE
+_HELPER, _LABELS = HELPER, LABELS
+_O_ZONE, _R_ZONE = O_ZONE, R_ZONE
 
 
 def _union(slot_lists):
@@ -231,7 +231,7 @@ def _proto_names(protos):
 
 
 def _slot(side, field):
-    return _SIDE[side] + _FIELD[field]
+    return TUPLE_SLOT[(side, field)]
 
 
 class CompiledFilter:
@@ -420,7 +420,7 @@ class CompiledFilter:
                     self._alt_addrs(side, field, nets[key], check=False)
         if 'any_nat' in nets:
             m = _AddrMatch(nets['any_nat']).func()
-            self._check(lambda v, fa: (nat_src(v) and m(v[10])) or (nat_dst(v) and m(v[9])),
+            self._check(lambda v, fa: (nat_src(v) and m(v[R_DST])) or (nat_dst(v) and m(v[R_SRC])),
                         slots=NAT_SLOTS)
         if 'helper' in p:
             helpers = frozenset(parse_helper('helper', h) for h in _as_list('helper', p['helper']))
