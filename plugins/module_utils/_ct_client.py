@@ -214,15 +214,6 @@ class ConntrackClient(Transport):
             return counter[0]
         return None
 
-    def fit(self, cfilter):
-        """cfilter, or its one-request form (single_request) when this namespace's table
-        is too small to repay the walks of several kernel requests (worth_requests)."""
-        if cfilter is None or len(cfilter.requests()) < 2:
-            return cfilter
-        if cfilter.worth_requests(self.global_counts()[0], self.buckets()):
-            return cfilter
-        return cfilter.single_request()
-
     def count(self, cfilter=None, table='conntrack'):
         """Number of matching entries; builds no dict (walk's count mode), and unpacks
         nothing when the kernel filters everything."""
@@ -365,7 +356,7 @@ class ConntrackClient(Transport):
 
     def _master_zones(self, family, master):
         """Zones of the conntrack entries whose original tuple is ``master``."""
-        from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import (
+        from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.compile import (
             compile_filter)  # here: _ct_filter is not needed by most client users
         params = {'family': C.FAMILY_NAMES[family], 'proto': master.get('proto_num'),
                   'orig_src': master.get('src'), 'orig_dst': master.get('dst')}

@@ -37,8 +37,8 @@ import struct
 from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import constants as C
 from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import encode as E
 from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.decode import find_attr
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import (
-    parse_helper, parse_int, parse_labels, parse_mark, parse_network, parse_proto)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.options import (
+    fail as _fail, parse_helper, parse_int, parse_labels, parse_mark, parse_network, parse_proto)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
 
 # Status flags a user may ask for (CONFIRMED is always there; accepted as a no-op).
@@ -83,10 +83,6 @@ def entry_argument_spec():
         'helper': {'type': 'str'},
         'recreate': {'type': 'bool', 'default': False},
     }
-
-
-def _fail(option, value, why):
-    raise ConntrackError('%s: invalid value %r: %s' % (option, value, why), option=option)
 
 
 def _proto_name(proto):

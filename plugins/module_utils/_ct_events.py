@@ -28,7 +28,8 @@ from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import 
 from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.decode import Decoder
 from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.expect import (
     decode_expect, expect_view)
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import compile_filter
+from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.compile import (
+    compile_filter)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import (
     ConntrackError, kernel_error)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._netlink import framing as F

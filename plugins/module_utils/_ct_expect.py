@@ -34,8 +34,8 @@ import errno
 import ipaddress
 
 from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import constants as C
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import (
-    parse_int, parse_proto)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.options import (
+    fail as _fail, parse_int, parse_proto)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
 
 NAT_DIRS = {'original': 0, 'reply': 1}
@@ -53,10 +53,6 @@ _CREATE_HINTS = {
     errno.EINVAL: 'the kernel refused an attribute (a class above the maximum of helper '
                   '%(helper)s, or an unknown fn?)',
 }
-
-
-def _fail(option, value, why):
-    raise ConntrackError('%s: invalid value %r: %s' % (option, value, why), option=option)
 
 
 def _addr(option, value, version=None):

@@ -11,7 +11,8 @@ from __future__ import annotations
 from ansible_collections.netfilter.conntrack.plugins.module_utils._aggregate import CountBy, Top
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_client import (
     Sample, entry_key)
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import compile_filter
+from ansible_collections.netfilter.conntrack.plugins.module_utils._filter import cost
+from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.compile import compile_filter
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
 
 
@@ -43,7 +44,7 @@ def gather_info(client, filters, params, check_mode=False):
     if table == 'conntrack' and not params.get('zero_counters'):
         # one request instead of several on small tables (not when zeroing: only a
         # filter the kernel applies whole zeroes in the dump itself, exactly)
-        cfilter = client.fit(cfilter)
+        cfilter = cost.fit(cfilter, client)
     counts = [CountBy(key) for key in params.get('count_by') or ()]
     top_opt = params.get('top')
     top = None

@@ -12,7 +12,8 @@ conntrack_flush apply to a dump, so a filter set means the same thing everywhere
 
 from __future__ import annotations
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import compile_filter
+from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.compile import (
+    compile_filter)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.labels import (
     load_label_map, MAX_LABEL_BIT)
 

@@ -16,7 +16,8 @@ from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import 
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_events import (
     GROUPS, NETLINK_DIAG_MEMINFO, SOCK_DIAG_BY_FAMILY, _DIAG_MSG, event_type, group_bits,
     listen, parse_diag_drops, parse_event_mask, _validate)
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import compile_filter
+from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.compile import (
+    compile_filter)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
 
 CT = C.NFNL_SUBSYS_CTNETLINK << 8
