@@ -32,7 +32,7 @@ from __future__ import annotations
 import errno
 import os
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_client import Sample
+from ansible_collections.netfilter.conntrack.plugins.module_utils._ops.sinks import Sample
 from ansible_collections.netfilter.conntrack.plugins.module_utils._filter import cost
 from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.compile import compile_filter
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import (

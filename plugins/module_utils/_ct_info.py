@@ -9,8 +9,8 @@
 from __future__ import annotations
 
 from ansible_collections.netfilter.conntrack.plugins.module_utils._aggregate import CountBy, Top
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_client import (
-    Sample, entry_key)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._ops.conntrack import entry_key
+from ansible_collections.netfilter.conntrack.plugins.module_utils._ops.sinks import Sample
 from ansible_collections.netfilter.conntrack.plugins.module_utils._filter import cost
 from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.compile import compile_filter
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
