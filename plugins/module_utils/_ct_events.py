@@ -24,6 +24,7 @@ import socket
 import struct
 import time
 
+from ansible_collections.netfilter.conntrack.plugins.module_utils._argspec import filter_spec
 from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import constants as C
 from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.decode import Decoder
 from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.expect import (
@@ -315,7 +316,22 @@ def _remove(path):
         pass
 
 
-def run(client, filters, params):
+def argument_spec():
+    """conntrack_events' options (besides the common netns); a fresh dict per call."""
+    spec = filter_spec()
+    spec.update(
+        table={'type': 'str', 'default': 'conntrack', 'choices': ['conntrack', 'expect']},
+        event_mask={'type': 'list', 'elements': 'str', 'default': ['NEW', 'UPDATE', 'DESTROY'],
+                    'choices': ['NEW', 'UPDATE', 'DESTROY']},
+        duration={'type': 'float', 'default': 10},
+        max_events={'type': 'int'},
+        buffer_size={'type': 'int', 'default': DEFAULT_BUFFER},
+        ready_file={'type': 'path'},
+    )
+    return spec
+
+
+def run(client, filters, params, check_mode=False, diff_mode=False, warn=None):
     """The whole conntrack_events run: validate, subscribe, listen.
 
     With ``ready_file`` the file exists exactly while the module listens.

@@ -32,13 +32,15 @@ from __future__ import annotations
 import errno
 import os
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ops.sinks import Sample
+from ansible_collections.netfilter.conntrack.plugins.module_utils._argspec import filter_spec
+from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError, errno_message
 from ansible_collections.netfilter.conntrack.plugins.module_utils._filter import cost
 from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.compile import compile_filter
-from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import (
-    ConntrackError, errno_message)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._ops.sinks import Sample
 
 METHODS = ('auto', 'kernel', 'dump')
+TABLES = ('conntrack', 'expect')
+RETURN_ENTRIES = 10
 
 
 def kernel_release():
@@ -49,13 +51,31 @@ def kernel_release():
         return (0, 0)
 
 
-def flush(client, filters, params, check_mode=False):
-    """The conntrack_flush result; deletes nothing in check mode."""
+def argument_spec():
+    """conntrack_flush's options (besides the common netns); a fresh dict per call."""
+    spec = filter_spec()
+    spec.update(
+        table={'type': 'str', 'default': 'conntrack', 'choices': list(TABLES)},
+        all={'type': 'bool', 'default': False},
+        max_delete={'type': 'int'},
+        return_entries={'type': 'int', 'default': RETURN_ENTRIES},
+        method={'type': 'str', 'default': 'auto', 'choices': list(METHODS)},
+        exact_count={'type': 'bool', 'default': True},
+    )
+    return spec
+
+
+def flush(client, filters, params, check_mode=False, diff_mode=False, warn=None):
+    """The conntrack_flush result; deletes nothing in check mode.
+
+    Called with the module's params, or directly (the benchmarks, the tests): the checks
+    below refuse what the argument spec would, with the same choices (METHODS, TABLES).
+    """
     table = params.get('table') or 'conntrack'
     all_ = bool(params.get('all'))
     max_delete = params.get('max_delete')
     keep = params.get('return_entries')
-    keep = 10 if keep is None else keep
+    keep = RETURN_ENTRIES if keep is None else keep
     method = params.get('method') or 'auto'
     exact_count = params.get('exact_count') is not False
     if keep < 0:
@@ -77,7 +97,7 @@ def flush(client, filters, params, check_mode=False):
     if not exact_count and max_delete is not None:
         raise ConntrackError('exact_count: false cannot be combined with max_delete: the '
                              'limit needs the exact count of the matches', option='exact_count')
-    if table not in ('conntrack', 'expect'):
+    if table not in TABLES:
         raise ConntrackError('table: invalid value %r: only conntrack and expect can be '
                              'flushed' % table, option='table')
     cfilter = None if all_ else compile_filter(filters, client.label_map)

@@ -109,8 +109,11 @@ class CompiledFilter:
 
     Attributes:
       families: nfgenmsg families to dump (one dump each).
-      kernel: dict of what is pushed into the kernel request (for `method` reporting).
-      checks: list of (kernel_done, fn) predicates over entry dicts.
+      orig, reply, orig_flags, reply_flags, mark, zone, status: what is pushed into the
+        kernel requests (kernel_attrs; describe_kernel names it for ``kernel_filter``).
+      alts: kernel alternatives (side, field, values, flag): one request per value.
+      checks: list of (kernel_done, fn) predicates over value tuples, with check_slots
+        the slots each of them reads.
     """
 
     def __init__(self, params, label_map=None):
