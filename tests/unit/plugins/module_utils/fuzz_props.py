@@ -30,14 +30,14 @@ from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.expect 
     decode_expect)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.slots import (
     entry_values, NAT_SLOTS)
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_diff import diff_entries
+from ansible_collections.netfilter.conntrack.plugins.plugin_utils._ct_diff import diff_entries
 from ansible_collections.netfilter.conntrack.plugins.module_utils._netlink.framing import iter_messages
 from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.compile import (
     compile_filter)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.options import (
     ALIASES, FILTER_KEYS)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_format import format_entries
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_select import select_entries
+from ansible_collections.netfilter.conntrack.plugins.plugin_utils._ct_select import select_entries
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
 from ansible_collections.netfilter.conntrack.tests.unit.plugins.module_utils.ctmsg import (
     ct_message, parse)

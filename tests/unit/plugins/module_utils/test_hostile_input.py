@@ -25,7 +25,7 @@ from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.compil
 from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.options import (
     parse_helper, parse_int)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_format import format_entries
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_select import select_entries
+from ansible_collections.netfilter.conntrack.plugins.plugin_utils._ct_select import select_entries
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
 from ansible_collections.netfilter.conntrack.plugins.modules import conntrack_info
 
