@@ -91,10 +91,15 @@ for run in $(seq 1 "${FLEET_CMP_RUNS:-2}"); do
         for play in $plays; do
             [ "$play" = ping ] || fill
             t0=$(date +%s.%N)
-            ansible-playbook -i "$WORK/inventory.yml" -f "$forks" "$WORK/$play.yml" > "$WORK/$play.log" 2>&1 \
-                || { echo "fleet: $play failed"; tail -20 "$WORK/$play.log"; exit 1; }
+            rc=0
+            ansible-playbook -i "$WORK/inventory.yml" -f "$forks" "$WORK/$play.yml" > "$WORK/$play.log" 2>&1 || rc=$?
             t1=$(date +%s.%N)
             echo "$forks $play $(awk "BEGIN {print $t1 - $t0}")" >> "$RES"
+            if [ "$rc" -ne 0 ]; then   # timed all the same; say which hosts failed and why
+                echo "fleet: $play at forks $forks exited $rc:"
+                grep -E '^(fatal|failed):' "$WORK/$play.log" | cut -c1-300 | head -5
+                grep -E 'failed=[1-9]|unreachable=[1-9]' "$WORK/$play.log" | head -5
+            fi
         done
     done
 done

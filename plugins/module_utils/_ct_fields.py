@@ -18,15 +18,18 @@ from __future__ import annotations
 
 from ansible_collections.netfilter.conntrack.plugins.module_utils._aggregate import (
     value_getter, _VALUE_GETTERS)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.slots import (
+    O_PROTO, O_SRC, R_SRC)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
 
 # whole tuples: built by the decoder as the entry has them
-_TUPLES = {'orig': 0, 'reply': 9}
+_TUPLES = {'orig': O_SRC, 'reply': R_SRC}
 
 
 def _tuple_getter(base):
-    slots = (2,) + tuple(range(base, base + 8))
-    return slots, lambda v, fam, dec: dec.tuple_dict(v, base, v[2])
+    # src, dst, proto, sport, dport, icmp type/code/id: the tuple's first eight slots
+    slots = (O_PROTO,) + tuple(range(base, base + 8))
+    return slots, lambda v, fam, dec: dec.tuple_dict(v, base, v[O_PROTO])
 
 
 CONNTRACK_KEYS = tuple(sorted(set(_VALUE_GETTERS) | set(_TUPLES)))

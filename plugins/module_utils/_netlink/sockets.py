@@ -5,7 +5,7 @@
 
 # Private to the netfilter.conntrack collection: not a public API.
 """Netlink sockets, opened in this process's network namespace or in another one
-(entered through pyroute2's setns without moving this process), and their buffers."""
+(entered with setns(2) without moving this process), and their buffers."""
 
 from __future__ import annotations
 
@@ -51,13 +51,19 @@ def open_socket(netns=None, protocol=F.NETLINK_NETFILTER):
         if not os.path.exists(path):
             raise ConntrackError('netns: network namespace %r not found (%s does not exist)'
                                  % (netns, path), option='netns')
+        setns = _kernel_setns()
+        if setns is None:
+            try:
+                from pyroute2 import netns as pyroute2_netns  # only where libc lacks setns
+            except ImportError as exc:
+                raise ConntrackError('netns: the pyroute2 Python library is required to enter a '
+                                     'network namespace: %s' % exc, option='netns')
+            libc = _libc()
+
+            def setns(fd):
+                pyroute2_netns.setns(fd, flags=0, libc=libc)
         try:
-            from pyroute2 import netns as pyroute2_netns  # lazy: only namespaces need it
-        except ImportError as exc:
-            raise ConntrackError('netns: the pyroute2 Python library is required to enter a '
-                                 'network namespace: %s' % exc, option='netns')
-        try:
-            return _open_socket_setns(pyroute2_netns, path, protocol)
+            return _open_socket_setns(setns, path, protocol)
         except ConntrackError:
             raise
         except OSError as exc:
@@ -72,26 +78,29 @@ def open_socket(netns=None, protocol=F.NETLINK_NETFILTER):
         raise kernel_error(exc.errno, 'opening a netlink socket (protocol %d)' % protocol)
 
 
-def _open_socket_setns(pyroute2_netns, path, protocol):
+def _open_socket_setns(setns, path, protocol):
     """Move this thread into the namespace, open the socket there, move back.
 
-    The socket stays in the namespace it was opened in. flags=0: never create a missing
-    namespace. The way back is verified: a module left in another namespace is an error
-    that ends it. pyroute2's netns.create_socket (0.8+) does the same in a forked child,
-    which costs 8 ms per socket against 0.07 ms here (measured), paid again whenever an
-    abandoned dump makes the client replace its socket.
+    The socket stays in the namespace it was opened in. The path is opened, never
+    created (a missing namespace is an error). The way back is verified: a module left in
+    another namespace is an error that ends it. pyroute2's netns.create_socket (0.8+) does
+    the same in a forked child, which costs 8 ms per socket against 0.07 ms here
+    (measured), paid again whenever an abandoned dump makes the client replace its socket.
     """
-    libc = _libc()
     home = os.open('/proc/thread-self/ns/net', os.O_RDONLY)
     try:
         was = os.fstat(home)
-        pyroute2_netns.setns(path, flags=0, libc=libc)
+        target = os.open(path, os.O_RDONLY)
+        try:
+            setns(target)
+        finally:
+            os.close(target)
         sock = None
         try:
             sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, protocol)
         finally:
             try:
-                pyroute2_netns.setns(home, flags=0, libc=libc)
+                setns(home)
                 now = os.stat('/proc/thread-self/ns/net')
                 back = (now.st_dev, now.st_ino) == (was.st_dev, was.st_ino)
             except OSError:
@@ -105,6 +114,27 @@ def _open_socket_setns(pyroute2_netns, path, protocol):
         return sock
     finally:
         os.close(home)
+
+
+CLONE_NEWNET = 0x40000000
+
+
+def _kernel_setns():
+    """setns(fd) into a network namespace without pyroute2 (whose import costs more than
+    the rest of a small task: 0.1-0.3 s): os.setns (Python 3.12+) or libc's setns(2)
+    through ctypes; None when neither is there."""
+    if hasattr(os, 'setns'):
+        return lambda fd: os.setns(fd, CLONE_NEWNET)
+    libc = _libc()
+    call = getattr(libc, 'setns', None) if libc is not None else None
+    if call is None:
+        return None
+
+    def setns(fd):
+        if call(fd, CLONE_NEWNET) != 0:
+            num = ctypes.get_errno()
+            raise OSError(num, os.strerror(num))
+    return setns
 
 
 def _libc():

@@ -19,10 +19,14 @@ from ansible_collections.netfilter.conntrack.plugins.module_utils._netlink.trans
 class Sample:
     """A walk(lazy=True) consumer: counts matches, decodes only the first ``keep``,
     optionally records delete keys (the dump's own original-tuple bytes, zone and id)
-    and counts the raw fields of aggregators (_aggregate.CountBy.raw_getter/add_raw)."""
+    and counts the raw fields of aggregators (_aggregate.CountBy.raw_getter/add_raw).
+    ``project``: an _ct_fields.ValueProjection that makes the kept entries from the
+    slots it reads instead of decoding them whole."""
 
-    def __init__(self, keep, keys, aggregators=(), max_keys=None, stop_after=None):
+    def __init__(self, keep, keys, aggregators=(), max_keys=None, stop_after=None,
+                 project=None):
         self.keep = keep
+        self.project = project
         self.stop_after = stop_after   # this many matches seen: abandon the walk
         self.want_keys = keys
         self.max_keys = max_keys   # more matches than this: keys None (not kept)
@@ -33,6 +37,8 @@ class Sample:
         slots = {ID, ZONE} if keys else set()
         for agg in aggregators:
             slots.update(agg.value_slots)
+        if project is not None:
+            slots.update(project.slots)
         self.slots = tuple(sorted(slots))
         self.reset()
 
@@ -48,7 +54,10 @@ class Sample:
     def __call__(self, dec, vals, fam, buf, off, mlen):
         self.count += 1
         if len(self.entries) < self.keep:
-            self.entries.append(dec.entry(dec.values(buf, off + 20, off + mlen), fam))
+            if self.project is not None:
+                self.entries.append(self.project(vals, fam, dec))
+            else:
+                self.entries.append(dec.entry(dec.values(buf, off + 20, off + mlen), fam))
         if self._raw:
             self._dec = dec
             for get, counts in self._raw:

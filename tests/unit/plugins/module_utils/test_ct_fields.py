@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_decode import Decoder
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.decode import Decoder
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_fields import (
     CONNTRACK_KEYS, ValueProjection, project_dicts)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
