@@ -75,8 +75,8 @@ options:
         that C(item.orig.src) reads the same; a key the entry lacks for its protocol (such
         as V(orig.sport) of an ICMP entry) is null. An unknown key is an error that lists
         the keys there are.
-      - Default: the whole entry (see RV(entries)).
-      - Cheaper for large listings on both ends: the managed node unpacks only the
+      - Without it, the whole entry (see RV(entries)).
+      - Cheaper for large listings on both ends. The managed node unpacks only the
         attributes those keys read, and ansible-core scrubs, encodes, parses and stores a few
         values per entry instead of about forty; see the notes.
       - With O(table=expect) the keys are those of an expectation (V(master.src),
@@ -110,12 +110,12 @@ notes:
     tens of seconds, nearly all of it in ansible-core rather than in the table's dump (the
     result's scrub for no_log values and its JSON encoding on the managed node, then the
     controller's parsing and processing), in proportion to the number of values
-    returned: O(fields) with three keys returns about a tenth of them.
+    returned (O(fields) with three keys returns about a tenth of them).
   - A count of the whole conntrack table (V(count) without filters and without
     V(entries), or with O(limit=0)) is the kernel's own counter, as C(conntrack -C)
     reads it, not a walk of the table. That counter also holds entries not listed by a
-    dump: unconfirmed ones (a packet still on its way through the stack), dying ones,
-    and expired ones the kernel has not reaped yet; on a busy host it can differ from the
+    dump (unconfirmed ones, whose packet is still on its way through the stack, dying ones
+    and expired ones the kernel has not reaped yet), so on a busy host it can differ from the
     number of entries listed by a few. A count with a filter walks the table.
 seealso:
   - module: netfilter.conntrack.conntrack_flush
