@@ -168,7 +168,7 @@ class CompiledFilter(KernelRequests):
                         first = (key, value, net.version)
                     elif net.version != first[2]:
                         fail(key, value, 'IPv%d, but %s %r is IPv%d: one filter set matches '
-                              'one family' % (net.version, first[0], first[1], first[2]))
+                             'one family' % (net.version, first[0], first[1], first[2]))
                     nets[key].append(net)
                 versions.update(n.version for n in nets[key])
         if versions:
@@ -204,7 +204,7 @@ class CompiledFilter(KernelRequests):
             if key in p:
                 if protos is not None and not C.PORT_PROTOS.intersection(protos):
                     fail(key, p[key], 'ports need proto tcp, udp, udplite, sctp or dccp, '
-                          'not %s' % _proto_names(protos))
+                         'not %s' % _proto_names(protos))
                 ports = frozenset(parse_int(key, v, 1, 65535) for v in as_list(key, p[key]))
                 kernel = one_proto is not None and len(ports) == 1
                 self._check(lambda v, fa, i=_slot(side, field), ps=ports: v[_PROTO] in C.PORT_PROTOS
@@ -219,7 +219,7 @@ class CompiledFilter(KernelRequests):
             if key in p:
                 if protos is not None and not C.ICMP_PROTOS.intersection(protos):
                     fail(key, p[key], 'needs proto icmp or icmpv6, not %s'
-                          % _proto_names(protos))
+                         % _proto_names(protos))
                 val = parse_int(key, p[key], 0, lim)
                 kernel = one_proto is not None
                 self._check(lambda v, fa, i=_slot('orig', key), x=val: v[_PROTO] in C.ICMP_PROTOS
@@ -383,6 +383,7 @@ class CompiledFilter(KernelRequests):
             except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
                 raise _not_an_entry(entry, exc)
         return residual
+
 
 def _not_an_entry(entry, exc):
     """The error for a dict whose fields have the wrong types (a hand-made "entry")."""
