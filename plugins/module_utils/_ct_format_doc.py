@@ -42,6 +42,8 @@ _NSEC = 1000000000
 # -u: the status bits conntrack's save knows, in bit order (conntrack_status_map)
 _SAVE_STATUS = (('EXPECTED', 'EXPECTED'), ('SEEN_REPLY', 'SEEN_REPLY'),
                 ('ASSURED', 'ASSURED'), ('FIXED_TIMEOUT', 'FIXED_TIMEOUT'))
+# SCTP states conntrack 1.4.7's save table has no name for (it prints "(null)")
+_SCTP_UNNAMED = frozenset(('HEARTBEAT_SENT',))
 _ICMP_OPTS = {1: ('--icmp-type', '--icmp-code', '--icmp-id'),
               58: ('--icmpv6-type', '--icmpv6-code', '--icmpv6-id')}
 
@@ -186,12 +188,12 @@ class DocFormatter:
             out.append('-p %d' % proto)
         else:
             out.append('-p ' + name)
-            out.extend(self._save_l4(e, proto, orig, reply))
+            out.extend(self._save_l4(e, proto, orig, reply, self.extra))
         line = ' '.join(out)
         return [line] if comment is None else [line, comment]
 
     @staticmethod
-    def _save_l4(e, proto, orig, reply):
+    def _save_l4(e, proto, orig, reply, extra):
         out = []
         if proto in _PORTS:
             for opt, tup, key in (('--sport', orig, 'sport'), ('--dport', orig, 'dport'),
@@ -199,8 +201,16 @@ class DocFormatter:
                                   ('--reply-port-dst', reply, 'dport')):
                 if tup.get(key) is not None:
                     out.append('%s %d' % (opt, tup[key]))
-            if e.get('proto_state') is not None and proto != 17 and proto != 136:
-                out.append('--state %s' % e['proto_state'])
+            pstate = e.get('proto_state')
+            if pstate is not None and proto != 17 and proto != 136:
+                if proto == 132 and pstate in _SCTP_UNNAMED and not extra:
+                    pstate = '(null)'   # the command's table has no name for it
+                out.append('--state %s' % pstate)
+                if proto == 132:
+                    # conntrack -R refuses an SCTP state without both tags; an entry does
+                    # not hold them (0, as a kernel without SCTP traffic reports them)
+                    out.append('--orig-vtag %d --reply-vtag %d' % (
+                        e.get('sctp_vtag_orig') or 0, e.get('sctp_vtag_reply') or 0))
         elif proto in _ICMP_OPTS:
             for opt, key in zip(_ICMP_OPTS[proto], ('icmp_type', 'icmp_code', 'icmp_id')):
                 if orig.get(key) is not None:

@@ -8,7 +8,8 @@
 
 1. One dump of the table keeps, per entry, two integers: a hash of its key (family,
    original tuple, zone) and a hash of what a load may change (mark, labels, protocol
-   state) with three status bits (memory: ~100 bytes an entry, nothing decoded whole).
+   state) with four bits (SEEN_REPLY, ASSURED, FIXED_TIMEOUT, has labels): ~100 bytes an
+   entry, nothing decoded whole.
 2. The source is read once: every entry validated, filtered, aged, compared, and its
    CT_NEW message encoded (_ct_encode.entry_attrs, the encoder every module uses) into
    a spool file.  A bad line fails the load here, before anything was written.
@@ -33,6 +34,7 @@ from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_load_sourc
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
 
 _SR, _AS, _FT = C.IPS_SEEN_REPLY, C.IPS_ASSURED, 1 << C.STATUS_BITS['FIXED_TIMEOUT']
+_EXPECTED = 1 << C.STATUS_BITS['EXPECTED']
 # status bits a load sets on create (with CONFIRMED, which the kernel needs)
 _CREATE_BITS = (1 << C.STATUS_BITS['EXPECTED']) | _SR | _AS | _FT
 _NAT_BITS = {'SRC_NAT': 'src_nat', 'DST_NAT': 'dst_nat'}
@@ -56,7 +58,7 @@ def _value(v, proto):
     labels = int.from_bytes(v[32], 'little') if v[32] else 0
     # an SCTP state cannot be sent without its verification tags: not compared
     pstate = None if proto == 132 else v[24]
-    return hash((v[20] or 0, pstate, labels)) << 3 | _status3(v[18] or 0)
+    return hash((v[20] or 0, pstate, labels)) << 4 | (8 if labels else 0) | _status3(v[18] or 0)
 
 
 def table_map(client):
@@ -207,16 +209,15 @@ class Loader:
             try:
                 if not isinstance(raw, dict):
                     raise ValueError('not an entry (a dict)')
+                vals, fam = entry_values(raw, self.label_map)
+                # the filters select from the source, before the rewrite
+                if cfilter is not None and not cfilter.matches_values(vals, fam):
+                    continue
                 entry = self.rewrite(raw)
-                vals, fam = entry_values(entry, self.label_map)
-            except (TypeError, ValueError, AttributeError) as exc:
+                if entry is not raw:
+                    vals, fam = entry_values(entry, self.label_map)
+            except (TypeError, ValueError, AttributeError, IndexError) as exc:
                 raise ConntrackError('%s: %s' % (where, exc))
-            if cfilter is not None:
-                try:
-                    if not cfilter.matches_values(vals, fam):
-                        continue
-                except (TypeError, ValueError, AttributeError, IndexError) as exc:
-                    raise ConntrackError('%s: %s' % (where, exc))
             plan.count += 1
             try:
                 status, labels = self._bits(entry)
@@ -241,12 +242,22 @@ class Loader:
                         lab_int |= 1 << b
                     pstate = None if spec['proto'] == 132 else spec.get('proto_state')
                     want3 = _status3(status) | (have & 3)   # SEEN_REPLY/ASSURED stay set
-                    if have >> 3 == hash((spec['mark'], pstate, lab_int)) and \
+                    if have >> 4 == hash((spec['mark'], pstate, lab_int)) and \
                             want3 == have & 7:
                         plan.unchanged += 1
                         continue
                     action = _UPDATE
-                    upd = dict(spec, status=((want3 & 3) << 1) | (_FT if want3 & 4 else 0))
+                    upd = dict(spec)
+                    if want3 == have & 7:
+                        del upd['status']
+                    else:
+                        # the kernel answers EBUSY when CONFIRMED or EXPECTED would change
+                        upd['status'] = (((want3 & 3) << 1) | (_FT if want3 & 4 else 0)
+                                         | C.IPS_CONFIRMED | (status & _EXPECTED))
+                    if not labels and not have & 8:
+                        # no labels either side: nothing to send (and a namespace without
+                        # a connlabel user refuses any CTA_LABELS, even all zero)
+                        del upd['labels']
                     if self.rw_timeout is None:
                         upd.pop('timeout')
                     if spec['proto'] == 132:
