@@ -97,8 +97,12 @@ def save_table(client, filters, params, check_mode=False):
         result['count'] = client.count(cfilter)
         return result
     now = int(time.time())
-    fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(dest), suffix='.tmp',
-                               dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(dest), suffix='.tmp',
+                                   dir=folder)
+    except OSError as exc:
+        raise ConntrackError('dest: cannot write in %s: %s' % (folder, exc.strerror or exc),
+                             option='dest')
     try:
         with os.fdopen(fd, 'w', encoding='utf-8', buffering=1 << 20) as fh:
             writer = _Writer(fh, fmt, client.label_map, now)
@@ -110,11 +114,14 @@ def save_table(client, filters, params, check_mode=False):
             os.fchmod(fh.fileno(), mode)
             os.fsync(fh.fileno())
         os.rename(tmp, dest)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(exc, OSError):
+            raise ConntrackError('dest: cannot write %s: %s (the old file is left as it was)'
+                                 % (dest, exc.strerror or exc), option='dest')
         raise
     result['count'] = writer.count
     result['size'] = os.path.getsize(dest)
