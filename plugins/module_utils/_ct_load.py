@@ -365,6 +365,10 @@ def load_table(client, filters, params, check_mode=False, warn=None):
     created, updated, failed, failures = loader.apply(plan)
     result.update(created=created, updated=updated, failed=failed, failures=failures,
                   changed=bool(created or updated))
+    if failed:
+        # a non-zero `failed` fails the task (Ansible's rule): say why, with the counts
+        result['msg'] = ('%d of %d entries were refused (%d created, %d updated): %s'
+                         % (failed, plan.count, created, updated, failures[0]['msg']))
     if created and warn is not None and not loader.labels_kept(plan):
         warn('the kernel dropped the labels of the created entries: labels need a connlabel '
              'user in the namespace (an nftables rule with "ct label")')

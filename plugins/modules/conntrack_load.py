@@ -85,8 +85,8 @@ notes:
     C(ct label)); without one the kernel drops them on create (the module warns) and
     refuses updates of labels (RV(failures)).
   - Label names are those of this host's C(/etc/xtables/connlabel.conf).
-  - A table that fills up (C(nf_conntrack_max)) is reported in RV(failed) and RV(failures);
-    nothing is lost silently.
+  - A table that fills up (C(nf_conntrack_max)) fails the task with RV(failed) and
+    RV(failures) (the entries before were loaded); nothing is lost silently.
 seealso:
   - module: netfilter.conntrack.conntrack_save
 '''
@@ -135,7 +135,9 @@ expired:
   type: int
   sample: 0
 failed:
-  description: Entries the kernel refused.
+  description:
+    - Entries the kernel refused. When not 0 the task fails (RV(msg) says how many and why)
+      and still returns every count.
   returned: always
   type: int
   sample: 0
