@@ -27,7 +27,7 @@ labels that have a connlabel.conf name as ``--label-add A,B``, and a comment lin
 
 from __future__ import annotations
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import constants as C
 
 XML_HEADER = ('<?xml version="1.0" encoding="utf-8"?>', '<conntrack>')
 XML_FOOTER = '</conntrack>'

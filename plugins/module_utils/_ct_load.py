@@ -11,7 +11,7 @@
    state) with four bits (SEEN_REPLY, ASSURED, FIXED_TIMEOUT, has labels): ~100 bytes an
    entry, nothing decoded whole.
 2. The source is read once: every entry validated, filtered, aged, compared, and its
-   CT_NEW message encoded (_ct_encode.entry_attrs, the encoder every module uses) into
+   CT_NEW message encoded (_codec.encode.entry_attrs, the encoder every module uses) into
    a spool file.  A bad line fails the load here, before anything was written.
 3. The spool goes to the kernel BATCH messages per sendmsg (ConntrackClient.batch).
 """
@@ -24,11 +24,11 @@ import struct
 import tempfile
 import time
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _ct_encode as E
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_client import BATCH
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_decode import entry_values
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import compile_filter
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import encode as E
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import constants as C
+from ansible_collections.netfilter.conntrack.plugins.module_utils._netlink.transport import BATCH
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.slots import entry_values
+from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.compile import compile_filter
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_load_source import (
     detect_format, read_file)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError

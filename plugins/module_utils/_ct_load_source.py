@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import json
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_encode import mirror
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import constants as C
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.encode import mirror
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
 
 _NAMES = {'tcp': 6, 'udp': 17, 'udplite': 136, 'icmp': 1, 'icmpv6': 58, 'sctp': 132,

@@ -15,7 +15,8 @@ import os
 import tempfile
 import time
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import compile_filter
+from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.compile import compile_filter
+from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.cost import fit
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_format_doc import (
     XML_FOOTER, XML_HEADER, DocFormatter)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
@@ -91,7 +92,7 @@ def save_table(client, filters, params, check_mode=False):
         raise ConntrackError('dest: invalid value %r: is a directory' % params.get('dest'),
                              option='dest')
     mode = parse_mode(params.get('mode') if params.get('mode') is not None else '0600')
-    cfilter = client.fit(compile_filter(filters, client.label_map))
+    cfilter = fit(compile_filter(filters, client.label_map), client)
     result = {'changed': True, 'dest': dest, 'format': fmt, 'count': 0, 'size': 0}
     if check_mode:
         result['count'] = client.count(cfilter)
