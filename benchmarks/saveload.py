@@ -70,9 +70,9 @@ def child(op, netns, path):
 
 def run_child(coll, op, netns, path):
     env = dict(os.environ, PYTHONPATH=coll)
-    out = subprocess.run([sys.executable, os.path.abspath(__file__), '--child', op,
-                          '--netns', netns, '--file', path], env=env, check=True,
-                          capture_output=True, text=True).stdout
+    argv = [sys.executable, os.path.abspath(__file__), '--child', op, '--netns', netns,
+            '--file', path]
+    out = subprocess.run(argv, env=env, check=True, capture_output=True, text=True).stdout
     return json.loads(out.splitlines()[-1])
 
 
@@ -146,8 +146,8 @@ def main():
             rows = bench(coll, tmp, n)
             print('%-42s %9s %9s %9s' % ('operation', 'seconds', 'peak MiB', 'entries'))
             for name, sec, rss, cnt in rows:
-                print('%-42s %9.3f %9s %9d' % (name, sec, '-' if rss is None else '%.1f' % rss,
-                                                cnt))
+                mib = '-' if rss is None else '%.1f' % rss
+                print('%-42s %9.3f %9s %9d' % (name, sec, mib, cnt))
             base = {r[0]: r[1] for r in rows}
             print('ratios: save/cli %.2f  jsonl/cli %.2f  load/-R %.2f  reload/dump %.2f' % (
                 base['conntrack_save format=save'] / base['conntrack -L -o save > file'],

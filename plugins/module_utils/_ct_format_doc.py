@@ -80,8 +80,8 @@ class DocFormatter:
                '<layer3 protonum="0" protoname="unknown">',
                '<src>%s</src><dst>%s</dst></layer3>' % (tup['src'], tup['dst']), l4open]
         if proto in _PORTS:
-            out.append('<sport>%d</sport><dport>%d</dport>' % (tup.get('sport') or 0,
-                                                              tup.get('dport') or 0))
+            out.append('<sport>%d</sport><dport>%d</dport>'
+                       % (tup.get('sport') or 0, tup.get('dport') or 0))
         elif proto == 47:
             out.append('<srckey>0x%x</srckey><dstkey>0x%x</dstkey>' % (
                 tup.get('src_key') or 0, tup.get('dst_key') or 0))

@@ -73,7 +73,9 @@ def table_map(client):
 
 def _describe(entry):
     o = entry.get('orig') or {}
-    port = lambda p: '' if p is None else ':%s' % p  # noqa: E731
+
+    def port(p):
+        return '' if p is None else ':%s' % p
     return '%s %s%s -> %s%s zone %s' % (entry.get('proto'), o.get('src'), port(o.get('sport')),
                                         o.get('dst'), port(o.get('dport')),
                                         entry.get('zone') or 0)
@@ -373,4 +375,3 @@ def load_table(client, filters, params, check_mode=False, warn=None):
         warn('the kernel dropped the labels of the created entries: labels need a connlabel '
              'user in the namespace (an nftables rule with "ct label")')
     return result
-

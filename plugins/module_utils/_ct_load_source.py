@@ -137,8 +137,8 @@ def parse_save_line(line):
     if entry.get('proto_state') is not None:
         states = C.PROTO_STATES.get(proto)
         if not states or entry['proto_state'] not in states:
-            raise ValueError('--state %s: not a state of %s' % (entry['proto_state'],
-                                                                 entry['proto']))
+            raise ValueError('--state %s: not a state of %s'
+                             % (entry['proto_state'], entry['proto']))
     entry.setdefault('mark', 0)
     entry.setdefault('zone', 0)
     return entry

@@ -64,7 +64,7 @@ options:
   rewrite:
     description:
       - Values given to every loaded entry instead of its own. The man page's copy of zone
-        11 into zone 12 is O(zone=11) with O(rewrite={zone: 12}).
+        11 into zone 12 is O(zone=11) with O(rewrite.zone=12).
     type: dict
     suboptions:
       zone:

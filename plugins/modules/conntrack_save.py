@@ -46,8 +46,9 @@ options:
     default: '0600'
   format:
     description:
-      - V(jsonl) (lossless) writes a first line C({"conntrack_save": 1, "time": EPOCH}) and
-        then one entry per line as M(netfilter.conntrack.conntrack_info) returns it.
+      - V(jsonl) (lossless) writes a first line, a JSON object with the keys C(conntrack_save)
+        (the format's version, 1) and C(time) (when it was saved, in seconds since the
+        epoch), then one entry per line as M(netfilter.conntrack.conntrack_info) returns it.
       - V(save) writes the lines C(conntrack -L -o save) prints (C(-A -t ... -u ... -s ...)),
         which C(conntrack -R) loads, plus what the command's own save drops. The mark is
         written as C(-m N) after C(-u) (before it the 1.4.7 command stores the status bits as

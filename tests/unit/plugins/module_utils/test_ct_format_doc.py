@@ -125,8 +125,8 @@ def test_save_line_read_back():
     line = DocFormatter(extra=True).save_lines(ENTRY)[0]
     got = parse_save_line(line)
     assert got['orig'] == ENTRY['orig'] and got['reply'] == ENTRY['reply']
-    assert (got['mark'], got['zone'], got['timeout'], got['proto_state']) == (42, 3, 300,
-                                                                             'ESTABLISHED')
+    got_fields = (got['mark'], got['zone'], got['timeout'], got['proto_state'])
+    assert got_fields == (42, 3, 300, 'ESTABLISHED')
     assert got['labels'] == ['direct']   # bit 9 is on the comment line
     assert set(got['status']) >= {'ASSURED', 'SEEN_REPLY', 'DST_NAT', 'CONFIRMED'}
 
