@@ -338,7 +338,7 @@ def _errmsg(err, is_create):
     return '%s: %s' % (errno.errorcode.get(err, err), os.strerror(err))
 
 
-def load_table(client, filters, params, check_mode=False, warn=None):
+def load_table(client, filters, params, check_mode=False, diff_mode=False, warn=None):
     """The conntrack_load result."""
     src, entries = params.get('src'), params.get('entries')
     if (src is None) == (entries is None):

@@ -74,7 +74,7 @@ class _Writer:
             self.fh.write(XML_FOOTER + '\n')
 
 
-def save_table(client, filters, params, check_mode=False):
+def save_table(client, filters, params, check_mode=False, diff_mode=False, warn=None):
     """The conntrack_save result: ``dest`` written (not in check mode) with the entries."""
     fmt = params.get('format') or 'jsonl'
     if fmt not in FORMATS:

@@ -153,8 +153,7 @@ failures:
 from ansible_collections.netfilter.conntrack.plugins.module_utils._argspec import filter_spec
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_load import load_table
 from ansible_collections.netfilter.conntrack.plugins.module_utils._module import (
-    build_module, run_module)
-from ansible_collections.netfilter.conntrack.plugins.module_utils._argspec import filter_params
+    build_module, run_logic)
 
 
 def argument_spec():
@@ -173,8 +172,7 @@ def main():
     module = build_module(argument_spec(), supports_check_mode=True,
                           mutually_exclusive=[('src', 'entries')],
                           required_one_of=[('src', 'entries')])
-    run_module(module, lambda mod, client: load_table(client, filter_params(mod.params),
-                                                      mod.params, mod.check_mode, mod.warn))
+    run_logic(module, load_table, filters=True)
 
 
 if __name__ == '__main__':
