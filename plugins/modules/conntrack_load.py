@@ -136,7 +136,7 @@ expired:
   sample: 0
 failed:
   description:
-    - Entries the kernel refused. When not 0 the task fails (RV(msg) says how many and why)
+    - Entries the kernel refused. When not 0 the task fails (its C(msg) says how many and why)
       and still returns every count.
   returned: always
   type: int
