@@ -136,8 +136,9 @@ expired:
   sample: 0
 failed:
   description:
-    - Entries the kernel refused. When not 0 the task fails (its C(msg) says how many and why)
-      and still returns every count.
+    - Entries the kernel refused. When not 0 the task fails and still returns every other
+      count; Ansible then sets C(failed) to V(true), so its C(msg) carries the number
+      (C(N of M entries were refused ...)) and the first refusal.
   returned: always
   type: int
   sample: 0
