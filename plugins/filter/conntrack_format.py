@@ -38,6 +38,14 @@ options:
         appends the connection labels that have names; V(timestamp) is accepted and, as with
         C(conntrack -L), changes nothing (it stamps C(-E) events only).
       - An empty string, an empty list or V(default) is the command's default output (no C(-o)).
+      - V(xml) renders the whole document C(-o xml) prints, one list item per line (the
+        C(<?xml ...?>) and C(<conntrack>) header, one C(<flow>) per entry, C(</conntrack>)),
+        so that C(join('\\n')) gives the document; with it V(ktimestamp) adds the
+        C(<timestamp>) element, V(labels) the named labels, and V(id) and V(timestamp)
+        change nothing (C(<id>) is always there).
+      - V(save) renders the C(conntrack) argument lines C(-o save) prints (C(-A -t ... -u ...
+        -s ...)), without mark and labels as the command writes them; see
+        M(netfilter.conntrack.conntrack_save) for lines that keep them.
     type: raw
     default: extended
   now:
@@ -54,7 +62,10 @@ options:
       - Default guessed from the entries (a label name anywhere means the file exists).
     type: bool
 notes:
-  - The C(-o) values V(xml) and V(save) are not supported.
+  - C(-o xml) prints SCTP and DCCP states with the TCP state names of the same number
+    (a quirk of libnetfilter_conntrack); so does this filter.
+  - V(save) lines of SCTP entries lack C(--orig-vtag) and C(--reply-vtag), which an entry
+    does not hold.
 seealso:
   - module: netfilter.conntrack.conntrack_info
 '''
@@ -72,6 +83,13 @@ EXAMPLES = r'''
   ansible.builtin.copy:
     content: "{{ ct.entries | netfilter.conntrack.conntrack_format('extended,id') | sort | join('\n') }}\n"
     dest: /tmp/conntrack.txt
+    mode: "0644"
+  delegate_to: localhost
+
+- name: The table as the XML document conntrack -L -o xml prints
+  ansible.builtin.copy:
+    content: "{{ ct.entries | netfilter.conntrack.conntrack_format('xml') | join('\n') }}\n"
+    dest: /tmp/conntrack.xml
     mode: "0644"
   delegate_to: localhost
 

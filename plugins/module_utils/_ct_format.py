@@ -27,9 +27,11 @@ from __future__ import annotations
 import time
 
 from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import constants as C
+from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_format_doc import (
+    XML_FOOTER, XML_HEADER, DocFormatter)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
 
-OUTPUT_FLAGS = ('extended', 'id', 'timestamp', 'ktimestamp', 'labels')
+OUTPUT_FLAGS = ('extended', 'id', 'timestamp', 'ktimestamp', 'labels', 'xml', 'save')
 
 # libnetfilter_conntrack's protocol names; anything else prints as "unknown".
 _L4_NAMES = {1: 'icmp', 6: 'tcp', 17: 'udp', 33: 'dccp', 47: 'gre', 58: 'icmpv6',
@@ -64,6 +66,9 @@ def parse_output(output):
             raise ConntrackError('output: invalid value %r: %r is not one of %s (or default)'
                                  % (output, part, ', '.join(OUTPUT_FLAGS)), option='output')
         flags.add(part)
+    if 'xml' in flags and 'save' in flags:
+        raise ConntrackError('output: invalid value %r: xml and save exclude each other'
+                             % (output,), option='output')
     return frozenset(flags)
 
 
@@ -202,5 +207,30 @@ def _short(entry):
 
 
 def format_entries(entries, output='extended', now=None, labelmap=None):
-    """The lines ``conntrack -L -o OUTPUT`` prints for ``entries`` (a list of str)."""
+    """The lines ``conntrack -L -o OUTPUT`` prints for ``entries`` (a list of str); for
+    xml the whole document (header, one flow per entry, footer).
+
+    ``labelmap``: True/False (whether the host has a connlabel.conf), None (guess from
+    the entries), or a {bit: name} map (which says both)."""
+    flags = parse_output(output)
+    if 'xml' in flags or 'save' in flags:
+        entries = list(entries)
+        if labelmap is None or labelmap is True:
+            labelmap = {0: ''} if labelmap else _guess_labelmap(entries)
+        doc = DocFormatter(flags, int(time.time()) if now is None else int(now),
+                           labelmap or None)
+        try:
+            if 'save' in flags:
+                return [doc.save_lines(e)[0] for e in entries]
+            return list(XML_HEADER) + [doc.xml_flow(e) for e in entries] + [XML_FOOTER]
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ConntrackError('cannot render an entry: it lacks the fields of a conntrack '
+                                 'entry (%s: %s)' % (type(exc).__name__, exc))
     return Formatter(output, now, labelmap).lines(entries)
+
+
+def _guess_labelmap(entries):
+    """A stand-in map when a label name anywhere says the host has a connlabel.conf."""
+    named = any(isinstance(lb, str) for e in entries if isinstance(e, dict)
+                and isinstance(e.get('labels'), (list, tuple)) for lb in e['labels'])
+    return {0: ''} if named else None

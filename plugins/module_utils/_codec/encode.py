@@ -150,12 +150,15 @@ def labels_bytes(bits, size=16):
     return value.to_bytes(size, 'little')
 
 
-def nat_attr(atype, family, addr):
+def nat_attr(atype, family, addr, port=None):
     v6 = family == C.AF_INET6
     raw = addr_bytes(family, addr)
-    return nest(atype,
-                nla(C.CTA_NAT_V6_MINIP if v6 else C.CTA_NAT_V4_MINIP, raw),
-                nla(C.CTA_NAT_V6_MAXIP if v6 else C.CTA_NAT_V4_MAXIP, raw))
+    parts = [nla(C.CTA_NAT_V6_MINIP if v6 else C.CTA_NAT_V4_MINIP, raw),
+             nla(C.CTA_NAT_V6_MAXIP if v6 else C.CTA_NAT_V4_MAXIP, raw)]
+    if port is not None:
+        parts.append(nest(C.CTA_NAT_PROTO, be16(C.CTA_PROTONAT_PORT_MIN, port),
+                          be16(C.CTA_PROTONAT_PORT_MAX, port)))
+    return nest(atype, *parts)
 
 
 def entry_attrs(spec, create):
@@ -164,7 +167,8 @@ def entry_attrs(spec, create):
     ``spec`` keys: family (number), proto (number), orig, reply (tuple dicts), zone,
     orig_zone, reply_zone, and optional timeout, mark, status (bits), labels (bit list),
     proto_state (number), sctp_vtags ((orig, reply), sent with an SCTP state), dccp_role
-    (sent with a DCCP state), src_nat, dst_nat, helper, id.
+    (sent with a DCCP state), src_nat, dst_nat (addresses; the kernel rewrites the reply
+    tuple and sets the NAT status bits), src_nat_port, dst_nat_port, helper, id.
     """
     fam, proto = spec['family'], spec['proto']
     orig = dict(spec['orig'])
@@ -200,9 +204,9 @@ def entry_attrs(spec, create):
             info.append(u8(C.CTA_PROTOINFO_DCCP_ROLE, spec.get('dccp_role') or 0))
         parts.append(nest(C.CTA_PROTOINFO, nest(C.PROTOINFO_ATTR[proto], *info)))
     if create and spec.get('src_nat'):
-        parts.append(nat_attr(C.CTA_NAT_SRC, fam, spec['src_nat']))
+        parts.append(nat_attr(C.CTA_NAT_SRC, fam, spec['src_nat'], spec.get('src_nat_port')))
     if create and spec.get('dst_nat'):
-        parts.append(nat_attr(C.CTA_NAT_DST, fam, spec['dst_nat']))
+        parts.append(nat_attr(C.CTA_NAT_DST, fam, spec['dst_nat'], spec.get('dst_nat_port')))
     if create and spec.get('helper'):
         parts.append(nest(C.CTA_HELP, name_attr(C.CTA_HELP_NAME, spec['helper'])))
     return b''.join(parts)

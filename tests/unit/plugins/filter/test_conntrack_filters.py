@@ -179,7 +179,7 @@ def test_query_filter():
     (lambda: conntrack_select([ENTRY], proto='tcpx'), "conntrack_select: proto: invalid value 'tcpx'"),
     (lambda: conntrack_select([ENTRY], nosuch=1), "conntrack_select: unknown filter option 'nosuch'"),
     (lambda: conntrack_select({'a': 1}, proto='tcp'), 'conntrack_select: _input must be a list'),
-    (lambda: conntrack_format([ENTRY], 'xml'), "conntrack_format: output: invalid value 'xml'"),
+    (lambda: conntrack_format([ENTRY], 'xml,save'), "conntrack_format: output: invalid value 'xml,save'"),
     (lambda: conntrack_format([ENTRY], now='soon'), 'conntrack_format: now must be an integer'),
     (lambda: conntrack_format([ENTRY], labelmap='yes'), 'conntrack_format: labelmap must be a boolean'),
     (lambda: conntrack_format([{'x': 1}]), 'conntrack_format: cannot render entry'),

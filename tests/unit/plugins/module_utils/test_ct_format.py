@@ -200,7 +200,7 @@ def test_proto_name_without_number_and_ipv6_extended():
         'ipv6     10 tcp      6 300 ESTABLISHED src=2001:db8::1 dst=2001:db8::2 sport=1 dport=2 ')
 
 
-@pytest.mark.parametrize('output', ['xml', 'extended,save', 5, ['extended', 3], {'a': 1}])
+@pytest.mark.parametrize('output', ['xml,save', 'extended,bogus', 5, ['extended', 3], {'a': 1}])
 def test_bad_output(output):
     with pytest.raises(ConntrackError) as exc:
         parse_output(output)
