@@ -605,11 +605,10 @@ class ConntrackClient(SocketOwner):
                   lambda: counter.__setitem__(0, 0), what='counting the expect table')
         return counter[0]
 
-    def entries(self, cfilter=None, table='conntrack', limit=None, aggregators=(),
-                zero=False):
+    def entries(self, cfilter=None, table='conntrack', limit=None, aggregators=()):
         """EntrySink with the matching entries (up to limit), the count, aggregates."""
         sink = EntrySink(limit, aggregators)
-        self.walk(cfilter, table, on_entry=sink.add, on_reset=sink.reset, zero=zero)
+        self.walk(cfilter, table, on_entry=sink.add, on_reset=sink.reset)
         return sink
 
     def get_message(self, family, proto, orig, zone=None):
@@ -663,12 +662,6 @@ class ConntrackClient(SocketOwner):
         return self.batch(((C.NFNL_SUBSYS_CTNETLINK, C.IPCTNL_MSG_CT_NEW, flags, s['family'],
                             E.entry_attrs(s, create=not update)) for s in specs),
                           what='creating entries')
-
-    def zero_counters(self, keys):
-        """Zero the counters of entries given by entry_key(); returns the errno list."""
-        return self.batch(((C.NFNL_SUBSYS_CTNETLINK, C.IPCTNL_MSG_CT_GET_CTRZERO, 0, fam,
-                            E.key_attrs(fam, proto, orig, zone, ct_id))
-                           for fam, proto, orig, zone, ct_id in keys), what='zeroing counters')
 
     def delete_raw(self, keys):
         """Delete entries given as (family, attribute bytes); returns the errno list."""
@@ -844,15 +837,6 @@ class ConntrackClient(SocketOwner):
                'expect_count': self.count(table='expect'),
                'expect_max': _read_sysctl('nf_conntrack_expect_max')}
         return out
-
-
-def entry_key(entry):
-    """(family number, proto number, orig tuple, zone, id): what names one entry."""
-    orig = dict(entry['orig'])
-    if 'orig_zone' in entry:
-        orig['zone'] = entry['orig_zone']
-    return (C.FAMILY_NUMBERS[entry['family']], entry['proto_num'], orig, entry.get('zone'),
-            entry.get('id'))
 
 
 def _chain(first, second):
