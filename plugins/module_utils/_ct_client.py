@@ -446,11 +446,12 @@ class ConntrackClient(SocketOwner):
                 return None
             raise
 
-    def batch(self, messages, what='batch'):
+    def batch(self, messages, what='batch', on_reply=None):
         """Send (subsys, msg, flags, family, payload) requests, BATCH per sendmsg.
 
         Returns a list of errno values (0 = success), one per message, in order.
         Errors are returned, not raised: the caller decides which ones matter.
+        on_reply(i, buf, off, mlen) receives the reply messages of request i (a get).
         Only the last request of each sendmsg asks for an ACK: the kernel answers a
         failed request with an error whatever its flags, and handles the requests of one
         sendmsg in order, so that ACK closes the chunk (a request without an error before
@@ -461,13 +462,13 @@ class ConntrackClient(SocketOwner):
         for item in messages:
             chunk.append(item)
             if len(chunk) >= BATCH:
-                results.extend(self._flush_batch(chunk, what))
+                results.extend(self._flush_batch(chunk, what, on_reply, len(results)))
                 chunk = []
         if chunk:
-            results.extend(self._flush_batch(chunk, what))
+            results.extend(self._flush_batch(chunk, what, on_reply, len(results)))
         return results
 
-    def _flush_batch(self, chunk, what):
+    def _flush_batch(self, chunk, what, on_reply=None, first=0):
         seqs = {}
         out = []
         last = len(chunk) - 1
@@ -491,6 +492,8 @@ class ConntrackClient(SocketOwner):
                     res[idx] = -_ERR.unpack_from(self._buf, off + 16)[0]
                     if idx == last:
                         return res
+                elif idx is not None and on_reply is not None:
+                    on_reply(first + idx, self._buf, off, mlen)
                 off += (mlen + 3) & ~3
 
     # -- conntrack table ------------------------------------------------------------

@@ -9,7 +9,9 @@ matching entries and zero them.
 
 The kernel reads and resets an entry's counters in one step (IPCTNL_MSG_CT_GET_CTRZERO):
 in a dump, when the kernel applies the whole filter, or per entry by original tuple, zone
-and id (a filter part matched here: CIDR, states, exclude, ...), right after a plain dump.
+and id (a filter part matched here: CIDR, states, exclude, ...), right after a plain dump;
+its answer to each of those requests carries the counters it read as it zeroed them,
+which then replace what the plain dump read a moment earlier.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ class CounterSink:
     (``uncounted``: created while accounting was off).
 
     keys=True records, for each entry with a counter above zero, the attributes that name
-    it (its dumped original tuple, zone and id) to zero it by key after the dump.
+    it (its dumped original tuple, zone and id) to zero it by key after the dump
+    (``keys``), and the returned entry it belongs to, or None (``key_entries``).
     merge=True serves the zeroing dump: a dump the kernel marks interrupted runs again,
     and the counters the first run read are gone from the kernel (zeroed), so a rerun adds
     what it reads to them instead of starting over; entries are told apart by their id.
@@ -56,6 +59,7 @@ class CounterSink:
         self.uncounted = 0
         self.entries = []
         self.keys = []
+        self.key_entries = []
         self._seen = {}   # merge: id -> [the returned entry or None, counters above zero]
 
     def reset(self):
@@ -92,16 +96,30 @@ class CounterSink:
             if self.want_keys:
                 self.keys.append((fam, E.key_from_message(
                     buf, off, fam, vals, lambda: dec.values(buf, off + 20, off + mlen))))
+                self.key_entries.append(entry)
         if ct_id is not None:
             self._seen[ct_id] = [entry, above]
 
 
-def zero_by_key(client, keys):
+def zero_by_key(client, keys, entries=None):
     """Zero the counters of the entries named by ``keys`` ((family, attributes) as
     CounterSink records them), batched; returns how many were zeroed.  An entry gone
-    meanwhile (ENOENT: expired, deleted, or its id reused) is not an error."""
+    meanwhile (ENOENT: expired, deleted, or its id reused) is not an error.
+    ``entries`` (one per key, or None) get the counters the kernel read as it zeroed."""
+    probe = client.decoder().prober(_COUNTERS)
+
+    def reply(i, buf, off, mlen):
+        entry = entries[i] if entries else None
+        if entry is None or not entry.get('counters'):
+            return
+        opk, oby, rpk, rby = [probe(buf, off + 20, off + mlen)[s] for s in _COUNTERS]
+        if opk is not None:
+            entry['counters'] = {'orig': {'packets': opk, 'bytes': oby},
+                                 'reply': {'packets': rpk, 'bytes': rby}}
+
     results = client.batch(((C.NFNL_SUBSYS_CTNETLINK, C.IPCTNL_MSG_CT_GET_CTRZERO, 0, fam,
-                             payload) for fam, payload in keys), what='zeroing counters')
+                             payload) for fam, payload in keys), what='zeroing counters',
+                           on_reply=reply)
     for num in results:
         if num and num != errno.ENOENT:
             raise kernel_error(num, 'zeroing counters')
@@ -122,7 +140,9 @@ def zero_counters(client, filters, params, check_mode=False, warn=None):
     sink = CounterSink(limit, keys=by_key, merge=in_dump)
     client.walk(cfilter, 'conntrack', on_values=sink, on_reset=sink.reset, zero=in_dump,
                 lazy=True, slots=sink.slots)
-    zeroed = zero_by_key(client, sink.keys) if by_key and sink.keys else sink.nonzero
+    zeroed = sink.nonzero
+    if by_key and sink.keys:
+        zeroed = zero_by_key(client, sink.keys, sink.key_entries)
     if sink.uncounted and warn is not None:
         warn(_NO_ACCT % sink.uncounted)
     return {'changed': zeroed > 0, 'entries': sink.entries, 'count': sink.count,

@@ -15,13 +15,14 @@ description:
     like C(conntrack -L -z): accounting that is read and reset, for example once per
     billing period.
   - The kernel reads and resets the counters of each entry in one step, so no packet is
-    counted twice or lost between two runs for an entry the kernel zeroes in its dump.
-    That is the case when the kernel applies the whole filter (family, exact addresses,
-    protocol, ports, ICMP fields, mark/mask, zone, status). Any other filter part (a CIDR,
-    O(proto_state), O(ctstate), O(labels), O(exclude), ...) is matched on the managed node
-    during a plain dump, and the matching entries are then zeroed one by one (batched) by
-    original tuple, zone and conntrack id; packets counted between that dump and the
-    zeroing, a few milliseconds, are zeroed without being reported.
+    counted twice or lost between two runs. When the kernel applies the whole filter
+    (family, exact IPv4 addresses, protocol, ports, ICMP fields, mark/mask, zone, status)
+    it zeroes in its dump. Any other filter part (a CIDR, an IPv6 address, O(proto_state),
+    O(ctstate), O(labels), O(exclude), ...) is matched on the managed node during a plain
+    dump; the matching entries with counters above zero are then zeroed (batched, by
+    original tuple, zone and conntrack id) and return the counters the kernel read as it
+    zeroed them. An entry whose counters were zero in that dump is left alone: what it
+    counts from then on stays for the next run.
   - Only entries whose counters were not zero count as a change (RV(zeroed)); a second run
     right after the first reports C(changed=false) unless traffic went on meanwhile.
 author:

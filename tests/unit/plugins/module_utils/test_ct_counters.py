@@ -20,7 +20,7 @@ from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_counters i
     CounterSink, zero_counters)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
 
-from .ctmsg import ct_message, parse
+from ansible_collections.netfilter.conntrack.tests.unit.plugins.module_utils.ctmsg import ct_message, parse
 
 
 def udp(n, counters=((3, 300), (2, 200)), src='198.51.100.2', ct_id=None):
@@ -34,12 +34,14 @@ def udp(n, counters=((3, 300), (2, 200)), src='198.51.100.2', ct_id=None):
 class ScriptedClient(ConntrackClient):
     """No socket: dump_many hands each run's messages to the walk's consumer (a run after
     the first follows on_reset(), as after a dump the kernel marked interrupted); batch
-    records its requests and answers them with ``errnos`` (default all 0)."""
+    records its requests and answers them with ``errnos`` (default all 0) and the
+    messages of ``replies`` (one per request, or None)."""
 
-    def __init__(self, runs, errnos=None):
+    def __init__(self, runs, errnos=None, replies=None):
         self.label_map = {}
         self.runs = runs
         self.errnos = errnos
+        self.replies = replies
         self.dumps = []     # the message type of each dump
         self.batched = []   # (msg, family, payload) of each batched request
 
@@ -51,14 +53,17 @@ class ScriptedClient(ConntrackClient):
             for raw in run:
                 on_msg(raw, 0, len(raw), msg)
 
-    def batch(self, messages, what='batch'):
+    def batch(self, messages, what='batch', on_reply=None):
         items = list(messages)
         self.batched.extend((msg, fam, payload) for _s, msg, _f, fam, payload in items)
+        for i, raw in enumerate(self.replies or ()):
+            if raw is not None:
+                on_reply(i, raw, 0, len(raw))
         return list(self.errnos) if self.errnos is not None else [0] * len(items)
 
 
-def run(runs, filters=None, check_mode=False, errnos=None, **params):
-    client = ScriptedClient(runs, errnos)
+def run(runs, filters=None, check_mode=False, errnos=None, replies=None, **params):
+    client = ScriptedClient(runs, errnos, replies)
     warnings = []
     result = zero_counters(client, filters or {}, params, check_mode, warn=warnings.append)
     return client, result, warnings
@@ -95,6 +100,17 @@ def test_a_filter_part_matched_here_zeroes_the_nonzero_matches_by_key():
     ids = [dict((t, p) for t, _n, p in parse(payload))[C.CTA_ID]
            for _m, _f, payload in client.batched]
     assert [int.from_bytes(i, 'big') for i in ids] == [1001, 1003]
+
+
+def test_zeroing_by_key_returns_the_counters_the_kernel_read_as_it_zeroed():
+    # between the dump and the zeroing entry 1 counted 2 packets more: the kernel's
+    # answer to the zeroing request says so, and that is what was zeroed
+    replies = [udp(1, counters=((5, 500), (2, 200))), udp(3, counters=((7, 700), (0, 0)))]
+    _c, res, _w = run([TABLE], {'orig_src': '198.51.100.0/24'}, replies=replies, limit=2)
+    assert res['entries'][0]['counters'] == {'orig': {'packets': 5, 'bytes': 500},
+                                             'reply': {'packets': 2, 'bytes': 200}}
+    assert res['entries'][1]['counters']['orig'] == {'packets': 0, 'bytes': 0}
+    assert (res['count'], res['zeroed'], len(res['entries'])) == (3, 2, 2)
 
 
 def test_an_entry_gone_before_zeroing_by_key_is_not_counted():
