@@ -12,8 +12,8 @@ short_description: Read and zero the packet and byte counters of connection-trac
 version_added: 0.1.0
 description:
   - Reads the packet and byte counters of the matching conntrack entries and zeroes them,
-    like C(conntrack -L -z): accounting that is read and reset, for example once per
-    billing period.
+    like C(conntrack -L -z), for accounting that is read and reset, for example once
+    per billing period.
   - The kernel reads and resets the counters of each entry in one step, so no packet is
     counted twice or lost between two runs. When the kernel applies the whole filter
     (family, exact IPv4 addresses, protocol, ports, ICMP fields, mark/mask, zone, status)
@@ -21,8 +21,8 @@ description:
     O(ctstate), O(labels), O(exclude), ...) is matched on the managed node during a plain
     dump; the matching entries with counters above zero are then zeroed (batched, by
     original tuple, zone and conntrack id) and return the counters the kernel read as it
-    zeroed them. An entry whose counters were zero in that dump is left alone: what it
-    counts from then on stays for the next run.
+    zeroed them. An entry whose counters were zero in that dump is left alone, and what
+    it counts from then on stays for the next run.
   - Only entries whose counters were not zero count as a change (RV(zeroed)); a second run
     right after the first reports C(changed=false) unless traffic went on meanwhile.
 author:
@@ -50,7 +50,7 @@ options:
 notes:
   - Counters exist only for entries created while accounting was on in the entry's network
     namespace (C(sysctl net.netfilter.nf_conntrack_acct=1); the role
-    netfilter.conntrack.conntrack_tuning sets it). Entries created while it was off have
+    C(netfilter.conntrack.conntrack_tuning) sets it). Entries created while it was off have
     no counters (C(counters) is null), are left as they are, are not counted in RV(zeroed),
     and the module warns how many there were. Turning accounting on later does not give
     existing entries counters.
@@ -58,7 +58,6 @@ notes:
     lists do not).
 seealso:
   - module: netfilter.conntrack.conntrack_info
-  - role: netfilter.conntrack.conntrack_tuning
 '''
 
 EXAMPLES = r'''
