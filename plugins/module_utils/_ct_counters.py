@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import errno
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _ct_encode as E
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_decode import SLOT
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import compile_filter
+from ansible_collections.netfilter.conntrack.plugins.module_utils._argspec import filter_spec
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import constants as C
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import encode as E
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.slots import SLOT
+from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.compile import compile_filter
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import (
     ConntrackError, kernel_error)
 
@@ -30,6 +31,13 @@ _ID = SLOT['id']
 _NO_ACCT = ('%d matching entries have no counters: accounting was off in that namespace when '
             'they were created (net.netfilter.nf_conntrack_acct=0); they were left as they are '
             'and are not counted in zeroed')
+
+
+def argument_spec():
+    """conntrack_counters' options (besides the common netns); a fresh dict per call."""
+    spec = filter_spec()
+    spec.update(limit={'type': 'int'})
+    return spec
 
 
 class CounterSink:
@@ -126,7 +134,7 @@ def zero_by_key(client, keys, entries=None):
     return results.count(0)
 
 
-def zero_counters(client, filters, params, check_mode=False, warn=None):
+def zero_counters(client, filters, params, check_mode=False, diff_mode=False, warn=None):
     """The conntrack_counters result for ``filters`` and the module's other ``params``."""
     limit = params.get('limit')
     if limit is not None and limit < 0:

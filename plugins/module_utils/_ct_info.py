@@ -9,12 +9,30 @@
 from __future__ import annotations
 
 from ansible_collections.netfilter.conntrack.plugins.module_utils._aggregate import CountBy, Top
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_client import Sample
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import compile_filter
+from ansible_collections.netfilter.conntrack.plugins.module_utils._argspec import filter_spec
+from ansible_collections.netfilter.conntrack.plugins.module_utils._ops.sinks import Sample
+from ansible_collections.netfilter.conntrack.plugins.module_utils._filter import cost
+from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.compile import compile_filter
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
 
 
-def gather_info(client, filters, params, check_mode=False):
+def argument_spec():
+    """conntrack_info's options (besides the common netns); a fresh dict per call."""
+    spec = filter_spec()
+    spec.update(
+        table={'type': 'str', 'default': 'conntrack',
+               'choices': ['conntrack', 'expect', 'dying', 'unconfirmed']},
+        gather={'type': 'list', 'elements': 'str', 'default': ['entries', 'count'],
+                'choices': ['entries', 'count', 'stats', 'limits']},
+        limit={'type': 'int'},
+        count_by={'type': 'list', 'elements': 'str', 'default': []},
+        top={'type': 'dict', 'options': {'key': {'type': 'str', 'required': True, 'no_log': False},
+                                         'n': {'type': 'int', 'default': 10}}},
+    )
+    return spec
+
+
+def gather_info(client, filters, params, check_mode=False, diff_mode=False, warn=None):
     """The conntrack_info result for ``filters`` and the module's other ``params``.
 
     Read-only (zeroing counters is _ct_counters): check_mode changes nothing here.
@@ -27,7 +45,7 @@ def gather_info(client, filters, params, check_mode=False):
     cfilter = compile_filter(filters, client.label_map)
     if table == 'conntrack':
         # one request instead of several on small tables
-        cfilter = client.fit(cfilter)
+        cfilter = cost.fit(cfilter, client)
     counts = [CountBy(key) for key in params.get('count_by') or ()]
     top_opt = params.get('top')
     top = None

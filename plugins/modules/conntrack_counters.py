@@ -136,23 +136,14 @@ kernel_filter:
   sample: [family, orig_tuple]
 '''
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils._argspec import (
-    filter_params, filter_spec)
-from ansible_collections.netfilter.conntrack.plugins.module_utils._module import (
-    build_module, run_module)
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_counters import zero_counters
-
-
-def argument_spec():
-    spec = filter_spec()
-    spec.update(limit={'type': 'int'})
-    return spec
+from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_counters import (
+    argument_spec, zero_counters)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._module import build_module, run_logic
 
 
 def main():
     module = build_module(argument_spec(), supports_check_mode=True)
-    run_module(module, lambda mod, client: zero_counters(
-        client, filter_params(mod.params), mod.params, mod.check_mode, warn=mod.warn))
+    run_logic(module, zero_counters, filters=True)
 
 
 if __name__ == '__main__':

@@ -14,7 +14,7 @@ import errno
 
 import pytest
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import constants as C
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_client import ConntrackClient
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_counters import (
     CounterSink, zero_counters)

@@ -87,7 +87,7 @@ def test_bad_arguments_fail_naming_the_option(args, words):
 def test_main_calls_the_logic_with_filters_check_mode_and_warn():
     seen = {}
 
-    def logic(client, filters, params, check_mode, warn=None):
+    def logic(client, filters, params, check_mode=False, diff_mode=False, warn=None):
         seen.update(client=client, filters=filters, limit=params['limit'], check_mode=check_mode)
         warn('a warning')
         return {'changed': False, 'entries': [], 'count': 0, 'zeroed': 0, 'kernel_filter': []}
