@@ -10,30 +10,12 @@ from __future__ import annotations
 
 from ansible_collections.netfilter.conntrack.plugins.module_utils._aggregate import CountBy, Top
 from ansible_collections.netfilter.conntrack.plugins.module_utils._argspec import filter_spec
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ops.conntrack import entry_key
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ops.sinks import Sample
 from ansible_collections.netfilter.conntrack.plugins.module_utils._filter import cost
 from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.compile import compile_filter
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_fields import (
     ValueProjection, project_dicts)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
-
-
-class _NonZeroCounters:
-    """Aggregator: the matching entries that have a packet or byte counter above zero."""
-
-    def __init__(self):
-        self.reset()
-
-    def reset(self):
-        self.count = 0
-        self.keys = []
-
-    def add(self, entry):
-        counters = entry.get('counters')
-        if counters and any(v for d in counters.values() for v in d.values()):
-            self.count += 1
-            self.keys.append(entry_key(entry))
 
 
 def argument_spec():
@@ -45,7 +27,6 @@ def argument_spec():
         gather={'type': 'list', 'elements': 'str', 'default': ['entries', 'count'],
                 'choices': ['entries', 'count', 'stats', 'limits']},
         limit={'type': 'int'},
-        zero_counters={'type': 'bool', 'default': False},
         count_by={'type': 'list', 'elements': 'str', 'default': []},
         fields={'type': 'list', 'elements': 'str'},
         top={'type': 'dict', 'options': {'key': {'type': 'str', 'required': True, 'no_log': False},
@@ -55,7 +36,10 @@ def argument_spec():
 
 
 def gather_info(client, filters, params, check_mode=False, diff_mode=False, warn=None):
-    """The conntrack_info result for ``filters`` and the module's other ``params``."""
+    """The conntrack_info result for ``filters`` and the module's other ``params``.
+
+    Read-only (zeroing counters is _ct_counters): check_mode changes nothing here.
+    """
     table = params.get('table') or 'conntrack'
     gather = set(params.get('gather') or ('entries', 'count'))
     limit = params.get('limit')
@@ -69,9 +53,8 @@ def gather_info(client, filters, params, check_mode=False, diff_mode=False, warn
         else:
             project = ValueProjection(fields)
     cfilter = compile_filter(filters, client.label_map)
-    if table == 'conntrack' and not params.get('zero_counters'):
-        # one request instead of several on small tables (not when zeroing: only a
-        # filter the kernel applies whole zeroes in the dump itself, exactly)
+    if table == 'conntrack':
+        # one request instead of several on small tables
         cfilter = cost.fit(cfilter, client)
     counts = [CountBy(key) for key in params.get('count_by') or ()]
     top_opt = params.get('top')
@@ -82,28 +65,17 @@ def gather_info(client, filters, params, check_mode=False, diff_mode=False, warn
                                  option='top')
         top = Top(top_opt['key'], top_opt.get('n') or 10)
     aggs = counts + ([top] if top else [])
-    zero = bool(params.get('zero_counters'))
-    nonzero = _NonZeroCounters() if zero else None
-    if nonzero:
-        aggs.append(nonzero)
-    if zero and table != 'conntrack':
-        raise ConntrackError('zero_counters: only the conntrack table has counters, not %r'
-                             % table, option='zero_counters')
 
     result = {'changed': False, 'entries': [], 'count': None, 'counts': {}, 'top': [],
-              'stats': {}, 'limits': {}, 'zeroed': 0,
+              'stats': {}, 'limits': {},
               'kernel_filter': cfilter.describe_kernel() if table in ('conntrack', 'expect')
               else []}
     want_entries = 'entries' in gather
-    if (want_entries and limit != 0) or aggs or zero:
+    if (want_entries and limit != 0) or aggs:
         keep = (limit if limit is not None else None) if want_entries else 0
-        # Zeroing in the dump itself is exact only when the kernel filtered everything.
-        zero_in_dump = zero and not check_mode and cfilter.kernel_complete
-        by_values = (not zero and table != 'expect'
-                     and all(agg.value_slots is not None for agg in aggs))
+        by_values = table != 'expect' and all(agg.value_slots is not None for agg in aggs)
         if not by_values:
-            sink = client.entries(cfilter, table, limit=keep, aggregators=aggs,
-                                  zero=zero_in_dump)
+            sink = client.entries(cfilter, table, limit=keep, aggregators=aggs)
             if fields is not None:
                 sink.entries = project_dicts(sink.entries, fields, table)
         else:
@@ -117,12 +89,6 @@ def gather_info(client, filters, params, check_mode=False, diff_mode=False, warn
                 client.walk(cfilter, table, on_values=sink, on_reset=sink.reset, lazy=True,
                             slots=sink.slots)
             sink.finish()
-        if zero:
-            # a change only where a counter was not zero already
-            result['zeroed'] = nonzero.count
-            result['changed'] = nonzero.count > 0
-            if not check_mode and not zero_in_dump and nonzero.keys:
-                client.zero_counters(nonzero.keys)
         result['entries'] = sink.entries
         if 'count' in gather:
             result['count'] = sink.count

@@ -12,8 +12,9 @@ short_description: List, count and summarise connection-tracking entries
 version_added: 0.1.0
 description:
   - Reads the Linux conntrack table over netlink, like C(conntrack -L), C(-G), C(-C), C(-S)
-    and C(-L -z), and returns structured entries, counts, aggregates, kernel statistics and
-    table limits.
+    and returns structured entries, counts, aggregates, kernel statistics and table limits.
+  - Read-only, it never changes the system; reading and zeroing counters (C(conntrack -L -z))
+    is M(netfilter.conntrack.conntrack_counters).
   - Filters that the kernel can apply (family, exact addresses, protocol, ports, ICMP
     fields, mark/mask, zone, status) are sent with the dump request; the rest is applied
     on the managed node while the dump streams, so only matching entries are decoded and
@@ -27,13 +28,13 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    description: With O(zero_counters=true), reports what would be zeroed and zeroes nothing.
+    description: Read-only; check mode runs it as usual.
   diff_mode:
     support: none
     description: No diff is returned; RV(entries) shows what matched.
   idempotent:
     support: full
-    description: Read-only unless O(zero_counters=true).
+    description: Read-only; C(changed) is always false.
 options:
   table:
     description:
@@ -58,16 +59,10 @@ options:
   limit:
     description:
       - Return at most this many entries; RV(count) still counts every match.
-      - Without V(count) in O(gather) (and without O(count_by), O(top) and
-        O(zero_counters)) the dump stops as soon as this many entries matched, which
-        makes a look at a few entries of a large table cheap.
+      - Without V(count) in O(gather) (and without O(count_by) and O(top)) the dump stops
+        as soon as this many entries matched, which makes a look at a few entries of a
+        large table cheap.
     type: int
-  zero_counters:
-    description:
-      - Zero the packet and byte counters of the matching entries after reading them
-        (C(conntrack -L -z)). RV(entries) hold the values before zeroing.
-    type: bool
-    default: false
   fields:
     description:
       - Return each entry with only these dotted keys (V(orig.src), V(orig.dst),
@@ -118,6 +113,7 @@ notes:
     and expired ones the kernel has not reaped yet), so on a busy host it can differ from the
     number of entries listed by a few. A count with a filter walks the table.
 seealso:
+  - module: netfilter.conntrack.conntrack_counters
   - module: netfilter.conntrack.conntrack_flush
   - module: netfilter.conntrack.conntrack_entry
 '''
@@ -233,13 +229,6 @@ limits:
   returned: always
   type: dict
   sample: {count: 1234, max: 262144, buckets: 65536, usage_percent: 0.47, expect_count: 0, expect_max: 4096}
-zeroed:
-  description:
-    - Number of matching entries whose counters were not zero and were (or, in check mode,
-      would be) zeroed. O(zero_counters) reports C(changed) only when this is above 0.
-  returned: always
-  type: int
-  sample: 0
 kernel_filter:
   description:
     - The filter parts the kernel applied (the rest was applied on the managed node), and

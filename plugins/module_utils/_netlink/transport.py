@@ -218,11 +218,12 @@ class Transport(SocketOwner):
                 return None
             raise
 
-    def batch(self, messages, what='batch'):
+    def batch(self, messages, what='batch', on_reply=None):
         """Send (subsys, msg, flags, family, payload) requests, BATCH per sendmsg.
 
         Returns a list of errno values (0 = success), one per message, in order.
         Errors are returned, not raised: the caller decides which ones matter.
+        on_reply(i, buf, off, mlen) receives the reply messages of request i (a get).
         Only the last request of each sendmsg asks for an ACK: the kernel answers a
         failed request with an error whatever its flags, and handles the requests of one
         sendmsg in order, so that ACK closes the chunk (a request without an error before
@@ -233,13 +234,13 @@ class Transport(SocketOwner):
         for item in messages:
             chunk.append(item)
             if len(chunk) >= BATCH:
-                results.extend(self._flush_batch(chunk, what))
+                results.extend(self._flush_batch(chunk, what, on_reply, len(results)))
                 chunk = []
         if chunk:
-            results.extend(self._flush_batch(chunk, what))
+            results.extend(self._flush_batch(chunk, what, on_reply, len(results)))
         return results
 
-    def _flush_batch(self, chunk, what):
+    def _flush_batch(self, chunk, what, on_reply=None, first=0):
         seqs = {}
         out = []
         last = len(chunk) - 1
@@ -254,9 +255,11 @@ class Transport(SocketOwner):
         while True:
             n = self._recv(what)
             buf = self._buf
-            for off, _mlen, mtype, _f, mseq in F.messages(buf, n, what):
+            for off, mlen, mtype, _f, mseq in F.messages(buf, n, what):
                 idx = seqs.get(mseq)
                 if mtype == F.NLMSG_ERROR and idx is not None:
                     res[idx] = F.error_code(buf, off)
                     if idx == last:
                         return res
+                elif idx is not None and on_reply is not None:
+                    on_reply(first + idx, buf, off, mlen)

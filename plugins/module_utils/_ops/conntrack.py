@@ -104,11 +104,10 @@ class ConntrackOps:
             return self.count_expect(cfilter)
         return self.walk(cfilter, table)
 
-    def entries(self, cfilter=None, table='conntrack', limit=None, aggregators=(),
-                zero=False):
+    def entries(self, cfilter=None, table='conntrack', limit=None, aggregators=()):
         """EntrySink with the matching entries (up to limit), the count, aggregates."""
         sink = EntrySink(limit, aggregators)
-        self.walk(cfilter, table, on_entry=sink.add, on_reset=sink.reset, zero=zero)
+        self.walk(cfilter, table, on_entry=sink.add, on_reset=sink.reset)
         return sink
 
     def get_message(self, family, proto, orig, zone=None):
@@ -158,12 +157,6 @@ class ConntrackOps:
                             E.entry_attrs(s, create=not update)) for s in specs),
                           what='creating entries')
 
-    def zero_counters(self, keys):
-        """Zero the counters of entries given by entry_key(); returns the errno list."""
-        return self.batch(((C.NFNL_SUBSYS_CTNETLINK, C.IPCTNL_MSG_CT_GET_CTRZERO, 0, fam,
-                            E.key_attrs(fam, proto, orig, zone, ct_id))
-                           for fam, proto, orig, zone, ct_id in keys), what='zeroing counters')
-
     def delete_raw(self, keys):
         """Delete entries given as (family, attribute bytes); returns the errno list."""
         return self.batch(((C.NFNL_SUBSYS_CTNETLINK, C.IPCTNL_MSG_CT_DELETE, 0, fam, payload)
@@ -184,15 +177,6 @@ class ConntrackOps:
             # version 1: the kernel honours the nfgenmsg family on flush
             self.request(subsys, msg, family, payload, version=1,
                          what='flushing the %s table' % table)
-
-
-def entry_key(entry):
-    """(family number, proto number, orig tuple, zone, id): what names one entry."""
-    orig = dict(entry['orig'])
-    if 'orig_zone' in entry:
-        orig['zone'] = entry['orig_zone']
-    return (C.FAMILY_NUMBERS[entry['family']], entry['proto_num'], orig, entry.get('zone'),
-            entry.get('id'))
 
 
 def _chain(first, second):

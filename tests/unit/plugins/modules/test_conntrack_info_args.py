@@ -70,7 +70,6 @@ def test_defaults():
     assert p['table'] == 'conntrack'
     assert p['gather'] == ['entries', 'count']
     assert p['family'] == 'any'
-    assert p['zero_counters'] is False
     assert p['count_by'] == []
     assert p['limit'] is None and p['top'] is None and p['netns'] is None
     assert filter_params(p) == {}
@@ -109,7 +108,6 @@ def test_list_options_accept_a_comma_string():
     ({'status': ['NOPE']}, ['status', 'NOPE']),
     ({'nat': 'both'}, ['nat', 'both']),
     ({'limit': 'many'}, ['limit']),
-    ({'zero_counters': 'maybe'}, ['zero_counters']),
     ({'icmp_type': 'echo'}, ['icmp_type']),
     ({'zone': 'z'}, ['zone']),
     ({'top': {'n': 3}}, ['key']),
@@ -124,6 +122,13 @@ def test_bad_arguments_fail_naming_the_option(args, words):
     msg = fail_msg(args)
     for word in words:
         assert word in msg
+
+
+@pytest.mark.parametrize('value', [True, False])
+def test_zero_counters_is_an_unknown_option(value):
+    # zeroing moved to conntrack_counters: conntrack_info never changes the table
+    msg = fail_msg({'zero_counters': value})
+    assert 'Unsupported parameters' in msg and 'zero_counters' in msg
 
 
 def test_main_fails_on_bad_arguments_before_opening_a_socket():

@@ -21,8 +21,6 @@ and the entry (id and tuple) that differs.
   aggregate {"cli": [args], "count_by": [keys], "top": {"key", "n"}, "result": RESULT}
   kernel    {"result": RESULT (gather stats + limits), "expect_stats": RESULT}
   snapshot  {} -> {"entries": [parsed entries of the whole table]}
-  counters  {"before": snapshot, "zeroed": {conditions}}: entries meeting the conditions
-            have zero counters now, every other one kept its counters.
 """
 
 from __future__ import annotations
@@ -477,37 +475,8 @@ def cmd_snapshot(netns, _doc):
                                                     for e in ents]}
 
 
-def _counters(ent):
-    return tuple((int(ent[s].get('packets', -1)), int(ent[s].get('bytes', -1)))
-                 for s in ('orig', 'reply'))
-
-
-def cmd_counters(netns, doc):
-    """After a zeroing: the entries meeting doc['zeroed'] have zero counters, the others
-    the counters they had in doc['before'] (the table is quiet)."""
-    failures = []
-    before = {e['id']: e for e in doc['before']['entries']}
-    now = parse(list_cli(netns)[0])
-    zeroed = kept = 0
-    for ent in now:
-        old = before.get(ent['id'])
-        if old is None:
-            failures.append('new entry since the snapshot: %s' % ent['line'])
-            continue
-        old['flags'] = set(old['flags'])
-        if oracle_match(old, doc['zeroed']):
-            zeroed += 1
-            if _counters(ent) != ((0, 0), (0, 0)):
-                failures.append('not zeroed: %s' % ent['line'])
-        else:
-            kept += 1
-            if _counters(ent) != _counters(old):
-                failures.append('counters changed from %r: %s' % (_counters(old), ent['line']))
-    return {'ok': not failures, 'failures': failures, 'zeroed': zeroed, 'kept': kept}
-
-
 COMMANDS = {'compare': cmd_compare, 'aggregate': cmd_aggregate, 'kernel': cmd_kernel,
-            'snapshot': cmd_snapshot, 'counters': cmd_counters}
+            'snapshot': cmd_snapshot}
 
 
 def main():
