@@ -40,18 +40,18 @@ def gather_info(client, filters, params, check_mode=False):
     if limit is not None and limit < 0:
         raise ConntrackError('limit: invalid value %r: must be 0 or more' % limit, option='limit')
     cfilter = compile_filter(filters, client.label_map)
-    if table == 'conntrack' and not params.get('zero_counters'):
-        # one request instead of several on small tables (not when zeroing: only a
-        # filter the kernel applies whole zeroes in the dump itself, exactly)
-        cfilter = client.fit(cfilter)
-    counts = [CountBy(key) for key in params.get('count_by') or ()]
+    counts = [CountBy(key, table, option='count_by') for key in params.get('count_by') or ()]
     top_opt = params.get('top')
     top = None
     if top_opt:
         if (top_opt.get('n') or 0) < 1:
             raise ConntrackError('top.n: invalid value %r: must be 1 or more' % top_opt.get('n'),
                                  option='top')
-        top = Top(top_opt['key'], top_opt.get('n') or 10)
+        top = Top(top_opt['key'], top_opt.get('n') or 10, table=table, option='top.key')
+    if table == 'conntrack' and not params.get('zero_counters'):
+        # one request instead of several on small tables (not when zeroing: only a
+        # filter the kernel applies whole zeroes in the dump itself, exactly)
+        cfilter = client.fit(cfilter)
     aggs = counts + ([top] if top else [])
     zero = bool(params.get('zero_counters'))
     nonzero = _NonZeroCounters() if zero else None
