@@ -30,6 +30,8 @@ from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_client imp
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_decode import (
     Decoder, decode_expect, expect_view)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import compile_filter
+from ansible_collections.netfilter.conntrack.plugins.module_utils._netns_sysctl import (
+    read_netfilter_sysctl)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import (
     ConntrackError, kernel_error)
 
@@ -376,4 +378,22 @@ def _run(client, cfilter, params, ready):
         result = listen(listener, float(duration), max_events, cfilter, client.label_map,
                         on_ready=ready, resolve_zone=lambda exp: client.expect_zones([exp]))
     result['event_mask'] = listener.types
+    hint = quiet_warning(result, table, lambda: read_netfilter_sysctl(
+        client.netns, 'nf_conntrack_events'), client.netns)
+    if hint:
+        result['warnings'] = [hint]
     return result
+
+
+def quiet_warning(result, table, events_sysctl, netns):
+    """The warning for a recording that saw nothing where the kernel's default
+    (nf_conntrack_events=2) sends no DESTROY for entries created while nobody listened:
+    the first experiment anyone makes. ``events_sysctl`` reads the value (only then)."""
+    if result.get('count') or table != 'conntrack' or 'DESTROY' not in result['event_mask']:
+        return None
+    if events_sysctl() != 2:
+        return None
+    where = 'network namespace %r' % netns if netns else "this host's namespace"
+    return ('no event was seen, and net.netfilter.nf_conntrack_events is 2 in %s: the '
+            'kernel then sends no DESTROY event for an entry that was created while nobody '
+            'listened (set it to 1 for entries created from then on)' % where)
