@@ -19,7 +19,8 @@
 #      requires_ansible admits (requirements-test-oldest.txt), from its own .venv-2.16;
 #   6. lint (from .venv-lint, tests/lint/requirements.txt): ansible-lint --profile production
 #      on roles/, demo/ and every plugin's EXAMPLES written out as playbooks;
-#      antsibull-changelog lint; antsibull-docs lint-collection-docs --plugin-docs;
+#      antsibull-changelog lint; tests/lint/check_docs.py (no reference outside the
+#      collection, README/docs links resolve); antsibull-docs lint-collection-docs --plugin-docs;
 #      galaxy-importer on the tarball ansible-galaxy collection build makes.
 # Every stage runs even when an earlier one failed; the last line is "N passed, N failed"
 # (sanity tests + unit tests + integration targets) and the exit status is non-zero when
@@ -403,6 +404,8 @@ stage_lint() {
         fi
     }
     lint_step "antsibull-changelog lint" antsibull-changelog lint
+    lint_step "the collection documents itself (tests/lint/check_docs.py)" \
+        "$VENV_LINT/bin/python" tests/lint/check_docs.py
     lint_step "antsibull-docs lint-collection-docs --plugin-docs" \
         antsibull-docs lint-collection-docs --plugin-docs .
     # Galaxy's own import checks on the built tarball (its ansible-test run is off: no

@@ -4,7 +4,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 # Private to the netfilter.conntrack collection: not a public API.
-"""Decode ctnetlink conntrack messages into the SPEC's entry dicts, fast.
+"""Decode ctnetlink conntrack messages into entry dicts (docs/entry.md), fast.
 
 The kernel emits every entry of the same kind (family, protocol, enabled extensions)
 with the same attribute layout.  The first message of a layout is walked attribute by
@@ -344,7 +344,7 @@ class Decoder:
         return {'src': addr(v[base]), 'dst': addr(v[base + 1])}
 
     def entry(self, v, family):
-        """The SPEC's entry dict from a canonical value tuple."""
+        """The entry dict (docs/entry.md) from a canonical value tuple."""
         proto = v[2]
         if proto in C.PORT_PROTOS and v[3] is not None:
             get = self._addr.get
@@ -501,7 +501,7 @@ def _tuple_at(dec, buf, start, end, mask=False):
 
 
 def decode_expect(dec, buf, start, end, family):
-    """One expectation message -> the SPEC's expectation dict.
+    """One expectation message -> the expectation dict of docs/entry.md.
 
     What the kernel sends (ctnetlink_exp_dump_expect): the master's original tuple, the
     expected tuple, the mask (only src and sport are masks; dst and dport are always
