@@ -6,6 +6,7 @@
 #   sudo ./tests/run.sh sanity-oldest   # sanity under the oldest ansible-core of requires_ansible
 #   sudo ./tests/run.sh lint            # ansible-lint (production), antsibull-changelog, antsibull-docs
 #   sudo ./tests/run.sh setup           # only install packages and .venv, copy the collection
+#   sudo ./tests/run.sh setup lint      # the same, and the venv of each stage named (.venv-lint)
 #   sudo ./tests/run.sh integration -- conntrack_info   # extra args go to ansible-test
 #
 # What it does, idempotently (a second run skips what is already in place):
@@ -77,12 +78,14 @@ while [ $# -gt 0 ]; do
         setup) SETUP_ONLY=1 ;;
         all) STAGES+=(sanity sanity-oldest units integration lint) ;;
         --) shift; EXTRA=("$@"); break ;;
-        -h|--help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "run.sh: unknown stage '$1' (sanity, sanity-oldest, units, integration, lint, all)" >&2; exit 2 ;;
     esac
     shift
 done
-if [ ${#STAGES[@]} -eq 0 ]; then
+# `run.sh setup` alone prepares .venv only (what the demo needs); `run.sh setup lint`
+# also the stages named.
+if [ ${#STAGES[@]} -eq 0 ] && [ "${SETUP_ONLY:-0}" != 1 ]; then
     STAGES=(sanity units integration)
     [ "${NCT_SANITY_OLDEST:-1}" = 1 ] && STAGES+=(sanity-oldest)
     [ "${NCT_LINT:-1}" = 1 ] && STAGES+=(lint)
