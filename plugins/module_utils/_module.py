@@ -56,6 +56,9 @@ def run_module(module, action):
     except ConntrackError as exc:
         extra = {'errno': exc.errno} if exc.errno else {}
         module.fail_json(msg=exc.msg, **extra)
+    # warnings in the result go through module.warn (a "warnings" key is deprecated)
+    for text in result.pop('warnings', None) or ():
+        module.warn(text)
     module.exit_json(**result)
 
 
