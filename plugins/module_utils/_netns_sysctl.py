@@ -30,4 +30,3 @@ def read_netfilter_sysctl(netns, name):
             return int(fh.read().split()[0])
     except Exception:  # pylint: disable=broad-exception-caught
         return None  # a hint only: never fail the module for it
-
