@@ -9,7 +9,7 @@ namespace of the thread that opens the file)."""
 
 from __future__ import annotations
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_client import (
+from ansible_collections.netfilter.conntrack.plugins.module_utils._netlink.sockets import (
     _open_socket_setns, netns_path)
 
 
