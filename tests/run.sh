@@ -6,6 +6,7 @@
 #   sudo ./tests/run.sh sanity-oldest   # sanity under the oldest ansible-core of requires_ansible
 #   sudo ./tests/run.sh lint            # ansible-lint (production), antsibull-changelog, antsibull-docs
 #   sudo ./tests/run.sh setup           # only install packages and .venv, copy the collection
+#   sudo ./tests/run.sh setup lint      # the same, and the venv of each stage named (.venv-lint)
 #   sudo ./tests/run.sh integration -- conntrack_info   # extra args go to ansible-test
 #
 # What it does, idempotently (a second run skips what is already in place):
@@ -19,7 +20,8 @@
 #      requires_ansible admits (requirements-test-oldest.txt), from its own .venv-2.16;
 #   6. lint (from .venv-lint, tests/lint/requirements.txt): ansible-lint --profile production
 #      on roles/, demo/ and every plugin's EXAMPLES written out as playbooks;
-#      antsibull-changelog lint; antsibull-docs lint-collection-docs --plugin-docs;
+#      antsibull-changelog lint; tests/lint/check_docs.py (no reference outside the
+#      collection, README/docs links resolve); antsibull-docs lint-collection-docs --plugin-docs;
 #      galaxy-importer on the tarball ansible-galaxy collection build makes.
 # Every stage runs even when an earlier one failed; the last line is "N passed, N failed"
 # (sanity tests + unit tests + integration targets) and the exit status is non-zero when
@@ -76,12 +78,14 @@ while [ $# -gt 0 ]; do
         setup) SETUP_ONLY=1 ;;
         all) STAGES+=(sanity sanity-oldest units integration lint) ;;
         --) shift; EXTRA=("$@"); break ;;
-        -h|--help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "run.sh: unknown stage '$1' (sanity, sanity-oldest, units, integration, lint, all)" >&2; exit 2 ;;
     esac
     shift
 done
-if [ ${#STAGES[@]} -eq 0 ]; then
+# `run.sh setup` alone prepares .venv only (what the demo needs); `run.sh setup lint`
+# also the stages named.
+if [ ${#STAGES[@]} -eq 0 ] && [ "${SETUP_ONLY:-0}" != 1 ]; then
     STAGES=(sanity units integration)
     [ "${NCT_SANITY_OLDEST:-1}" = 1 ] && STAGES+=(sanity-oldest)
     [ "${NCT_LINT:-1}" = 1 ] && STAGES+=(lint)
@@ -403,6 +407,8 @@ stage_lint() {
         fi
     }
     lint_step "antsibull-changelog lint" antsibull-changelog lint
+    lint_step "the collection documents itself (tests/lint/check_docs.py)" \
+        "$VENV_LINT/bin/python" tests/lint/check_docs.py
     lint_step "antsibull-docs lint-collection-docs --plugin-docs" \
         antsibull-docs lint-collection-docs --plugin-docs .
     # Galaxy's own import checks on the built tarball (its ansible-test run is off: no

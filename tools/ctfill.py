@@ -7,15 +7,20 @@
 Batched raw CT_NEW messages through the collection's own client (1000 per send).
 Addresses are documentation ranges only; nothing is sent on any wire.
 
-  ctfill.py --netns NS --count 250000 [--mix] [--seed 1]
+  ctfill.py --netns NS --count 250000 [--mix] [--seed 1] [--start 0]
 
---mix: mixed protocols (tcp/udp/icmp/sctp/gre), ~10% IPv6, zones, marks and DNAT/SNAT,
-deterministic for a seed so that tables are identical between runs.  Without --mix: TCP
-ESTABLISHED IPv4 entries from 10 sources 198.51.100.1..10 (10% each).
+--mix: mixed protocols (tcp/udp/icmp/sctp/gre), ~10% IPv6, zones, marks and DNAT to two
+backends (192.0.2.11/12, 2001:db8:200::11/12), from 248 sources in four /26 blocks of
+198.51.100.0/24 and 4000 in 2001:db8:51::/112.  Without --mix: TCP ESTABLISHED IPv4
+entries from 10 sources 198.51.100.1..10 (10% each).  Destinations are 203.0.113.x and
+2001:db8:113::x.
+--seed N: the same table for the same N (and options), another port layout for another
+N; the default 0 is the layout the tests and benchmarks name entries by.
 """
 
 import argparse
 import os
+import random
 import sys
 import time
 
@@ -47,10 +52,15 @@ from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import 
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_client import ConntrackClient  # noqa: E402
 
 
-def tcp_plain(i):
+def seed_offset(seed):
+    """The source port shift of a seed (0 for seed 0: the tables tests refer to)."""
+    return random.Random(seed).randrange(60000) if seed else 0
+
+
+def tcp_plain(i, shift=0):
     """10 sources x many ports; 10% of the table per source address."""
     src = '198.51.100.%d' % (i % 10 + 1)
-    sport = 1024 + (i // 10) % 60000
+    sport = 1024 + (i // 10 + shift) % 60000
     dst = '203.0.113.%d' % ((i // 600000) % 250 + 1)
     dport = 80 + (i // 6000000)
     orig = {'src': src, 'dst': dst, 'sport': sport, 'dport': dport}
@@ -59,7 +69,7 @@ def tcp_plain(i):
             'timeout': 3600, 'status': C.IPS_SEEN_REPLY | C.IPS_ASSURED, 'proto_state': 3}
 
 
-def mixed(i):
+def mixed(i, shift=0):
     """Mixed protocols, families, zones, marks and NAT; deterministic in i."""
     k = i % 20
     six = k == 0 or k == 10
@@ -69,9 +79,10 @@ def mixed(i):
         src = '2001:db8:51::%x' % (host % 4000 + 1)
         dst = '2001:db8:113::%x' % (i % 7 + 1)
     else:
-        src = '198.51.%d.%d' % (100 + host % 4, (host // 4) % 250 + 1)
+        # four /26 blocks of the documentation range 198.51.100.0/24, 62 hosts each
+        src = '198.51.100.%d' % (64 * (host % 4) + (host // 4) % 62 + 1)
         dst = '203.0.113.%d' % (i % 7 + 1)
-    sport = 1024 + (host % 60000)
+    sport = 1024 + (host + shift) % 60000
     proto = (6, 6, 6, 6, 6, 6, 17, 17, 17, 1, 6, 6, 6, 17, 17, 132, 6, 47, 17, 6)[k]
     spec = {'family': fam, 'proto': proto, 'timeout': 1800 + i % 1000,
             'mark': (i % 4) * 16, 'zone': 7 if i % 25 == 0 else 0}
@@ -95,15 +106,24 @@ def mixed(i):
     return spec
 
 
-def main():
+def parser():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--netns', required=True, action='append',
                     help='namespace to fill (repeat to fill several with the same entries)')
     ap.add_argument('--count', type=int, default=10000)
     ap.add_argument('--start', type=int, default=0, help='first index (to grow a table)')
     ap.add_argument('--mix', action='store_true')
-    args = ap.parse_args()
-    make = mixed if args.mix else tcp_plain
+    ap.add_argument('--seed', type=int, default=0,
+                    help='another deterministic port layout (default 0)')
+    return ap
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    shift = seed_offset(args.seed)
+
+    def make(i):
+        return (mixed if args.mix else tcp_plain)(i, shift)
     t0 = time.perf_counter()
     res = []
     for netns in args.netns:

@@ -13,12 +13,17 @@ author:
   - netfilter.conntrack team (@netfilter-conntrack)
 description:
   - Counts the entries per value of a dotted key, most frequent first; the one-filter
-    answer to C(conntrack -L | awk '{sum[$N]++} END {for(i in sum) print i, sum[i]}').
+    answer to the shell recipes that count one column of C(conntrack -L) with
+    C(awk '{sum[$N]++} END ...').
   - The same code as the O(netfilter.conntrack.conntrack_info#module:count_by) option of
     M(netfilter.conntrack.conntrack_info), which counts on the managed node without
     carrying the entries to the controller; prefer it for very large tables.
-  - Values become strings (mapping keys); an absent key or a null value counts as
-    V(null); a list value (such as C(status)) counts as its comma-joined items.
+  - Values become strings (mapping keys); a null value (or a key an entry lacks, such as
+    C(counters) with accounting off) counts as V(null); a list value (such as C(status))
+    counts as its comma-joined items.
+  - A key no entry can have (a typo such as V(orig.scr) or V(protoo)) is an error that
+    names the keys there are, unless one of the given dicts has it (lists of other dicts,
+    such as the events of M(netfilter.conntrack.conntrack_events), count by their own keys).
 positional: _input, key
 options:
   _input:

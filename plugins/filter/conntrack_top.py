@@ -32,6 +32,8 @@ options:
     description:
       - A dotted path into the entry, for example V(orig.src) (top sources), V(orig.dst),
         V(reply.src) (backends), V(orig.dport).
+      - A key no entry can have (a typo such as V(orig.scr)) is an error that names the
+        keys there are, unless one of the given dicts has it.
     type: str
     required: true
   n:

@@ -17,6 +17,7 @@ from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.decode 
 from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.slots import (
     C_OBY, C_OPK, C_RBY, C_RPK, HELPER, ID, LABELS, MARK, NAT_SLOTS, O_PROTO, PSTATE, STATUS,
     TIMEOUT, TS_START, TS_STOP, TUPLE_SLOT, USE, ZONE, nat_dst, nat_src)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._entry_keys import check_key
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
 
 
@@ -129,9 +130,12 @@ def _unhashable(key, value):
 class CountBy:
     """Counts entries per value of one dotted key."""
 
-    def __init__(self, key):
+    def __init__(self, key, table=None, entries=None, option='key'):
+        """``table``: the entries' table (None: any); ``entries``: the filter plugins' list,
+        whose own keys are allowed too; ``option`` names the key in an error."""
         self.key = key
         self.get = key_getter(key)
+        check_key(key, table, entries, option)
         self.counter = Counter()
         # value_slots: what the value function reads (None: this key needs entry dicts)
         self.value_slots, self.value_fn = value_getter(key) or (None, None)
@@ -175,8 +179,8 @@ class CountBy:
 class Top(CountBy):
     """The n most frequent values of one key: [{value, count}]."""
 
-    def __init__(self, key, n=10):
-        super().__init__(key)
+    def __init__(self, key, n=10, **kw):
+        super().__init__(key, **kw)
         self.n = n
 
     def result(self):
@@ -202,8 +206,8 @@ def _fill(agg, entries):
 
 
 def count_by(entries, key):
-    return _fill(CountBy(key), entries)
+    return _fill(CountBy(key, entries=entries), entries)
 
 
 def top(entries, key, n=10):
-    return _fill(Top(key, n), entries)
+    return _fill(Top(key, n, entries=entries), entries)

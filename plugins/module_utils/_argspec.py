@@ -17,7 +17,7 @@ def common_spec():
 
 
 def filter_spec():
-    """The SPEC's filter options (doc fragment netfilter.conntrack.filters).
+    """The filter options (doc fragment netfilter.conntrack.filters).
 
     Values are validated by the filter compiler, which names the option and the value.
     """

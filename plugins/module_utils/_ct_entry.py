@@ -249,7 +249,8 @@ class EntryManager:
 
     def _present_new(self, want):
         if want['timeout'] is None:
-            raise ConntrackError('timeout: required to create %s%s (it does not exist)'
+            # "the entry" first: the parenthesis must not read as if the namespace were missing
+            raise ConntrackError('timeout: required to create the entry %s (no such entry%s)'
                                  % (self.what, self.where), option='timeout')
         predicted = predict_created(want, self.label_map)
         if self.check_mode:

@@ -31,6 +31,8 @@ from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.expect 
     decode_expect, expect_view)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.compile import (
     compile_filter)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._netns_sysctl import (
+    read_netfilter_sysctl)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import (
     ConntrackError, kernel_error)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._netlink import framing as F
@@ -342,10 +344,10 @@ def run(client, filters, params, check_mode=False, diff_mode=False, warn=None):
     if ready_file:
         _remove(ready_file)
         try:
-            return _run(client, cfilter, params, _ready_file(ready_file))
+            return _run(client, cfilter, params, _ready_file(ready_file), warn)
         finally:
             _remove(ready_file)
-    return _run(client, cfilter, params, None)
+    return _run(client, cfilter, params, None, warn)
 
 
 def _validate(params):
@@ -368,7 +370,7 @@ def _validate(params):
                              % (size, MIN_BUFFER, MAX_BUFFER), option='buffer_size')
 
 
-def _run(client, cfilter, params, ready):
+def _run(client, cfilter, params, ready, warn=None):
     table = params.get('table') or 'conntrack'
     duration = params.get('duration')
     max_events = params.get('max_events')
@@ -377,4 +379,22 @@ def _run(client, cfilter, params, ready):
         result = listen(listener, float(duration), max_events, cfilter, client.label_map,
                         on_ready=ready, resolve_zone=lambda exp: client.expect_zones([exp]))
     result['event_mask'] = listener.types
+    hint = quiet_warning(result, table, lambda: read_netfilter_sysctl(
+        client.netns, 'nf_conntrack_events'), client.netns)
+    if hint and warn:
+        warn(hint)
     return result
+
+
+def quiet_warning(result, table, events_sysctl, netns):
+    """The warning for a recording that saw nothing where the kernel's default
+    (nf_conntrack_events=2) sends no DESTROY for entries created while nobody listened:
+    the first experiment anyone makes. ``events_sysctl`` reads the value (only then)."""
+    if result.get('count') or table != 'conntrack' or 'DESTROY' not in result['event_mask']:
+        return None
+    if events_sysctl() != 2:
+        return None
+    where = 'network namespace %r' % netns if netns else "this host's namespace"
+    return ('no event was seen, and net.netfilter.nf_conntrack_events is 2 in %s: the '
+            'kernel then sends no DESTROY event for an entry that was created while nobody '
+            'listened (set it to 1 for entries created from then on)' % where)

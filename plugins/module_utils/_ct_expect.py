@@ -166,7 +166,14 @@ def build_spec(params):
         raise ConntrackError('tuple.sport/dport: protocol %s has no ports'
                              % C.PROTO_NAMES.get(proto, proto), option='tuple.sport')
 
-    # the mask: only the source side is a mask in the kernel
+    # the mask: only the source side is a mask in the kernel; its protocol, accepted so
+    # that a copy of the tuple works, is the tuple's (the kernel matches it exactly)
+    if mask_p.get('proto') is not None:
+        mask_proto = parse_proto('mask.proto', mask_p['proto'])
+        if mask_proto != proto:
+            _fail('mask.proto', mask_p['proto'], 'the expected tuple\'s protocol is %s and the '
+                  'kernel matches it exactly; leave it out or give %s'
+                  % ((C.PROTO_NAMES.get(proto, proto),) * 2))
     if mask_p.get('src') is not None:
         mask['src'] = _mask_addr('mask.src', mask_p['src'], version)
     if mask_p.get('sport') is not None:
@@ -379,7 +386,7 @@ def argument_spec():
         'tuple': {'type': 'dict', 'required': True, 'options': _tuple_options(True)},
         'mask': {'type': 'dict', 'options': {
             'src': {'type': 'raw'}, 'sport': {'type': 'int'},
-            'dst': {'type': 'str'}, 'dport': {'type': 'int'}}},
+            'dst': {'type': 'str'}, 'dport': {'type': 'int'}, 'proto': {'type': 'raw'}}},
         'zone': {'type': 'int'},
         'timeout': {'type': 'int'},
         'refresh_timeout': {'type': 'bool', 'default': False},

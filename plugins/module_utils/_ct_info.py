@@ -53,17 +53,17 @@ def gather_info(client, filters, params, check_mode=False, diff_mode=False, warn
         else:
             project = ValueProjection(fields)
     cfilter = compile_filter(filters, client.label_map)
-    if table == 'conntrack':
-        # one request instead of several on small tables
-        cfilter = cost.fit(cfilter, client)
-    counts = [CountBy(key) for key in params.get('count_by') or ()]
+    counts = [CountBy(key, table, option='count_by') for key in params.get('count_by') or ()]
     top_opt = params.get('top')
     top = None
     if top_opt:
         if (top_opt.get('n') or 0) < 1:
             raise ConntrackError('top.n: invalid value %r: must be 1 or more' % top_opt.get('n'),
                                  option='top')
-        top = Top(top_opt['key'], top_opt.get('n') or 10)
+        top = Top(top_opt['key'], top_opt.get('n') or 10, table=table, option='top.key')
+    if table == 'conntrack':
+        # one request instead of several on small tables
+        cfilter = cost.fit(cfilter, client)
     aggs = counts + ([top] if top else [])
 
     result = {'changed': False, 'entries': [], 'count': None, 'counts': {}, 'top': [],

@@ -15,6 +15,12 @@ description:
     expectation groups with O(table=expect), inside the chosen network namespace, and
     records the events for O(duration) seconds or until O(max_events) matching events
     arrived.
+  - Only what happens while it listens is recorded. With the kernel's default
+    C(net.netfilter.nf_conntrack_events=2), an entry created while nobody listened sends no
+    DESTROY event when it goes, so deleting older entries records nothing; when nothing
+    was seen and that sysctl is 2 in the namespace, the module says so in a warning.
+    C(sysctl -w net.netfilter.nf_conntrack_events=1) in that namespace gives those events
+    for the entries created from then on.
   - O(event_mask) selects the event types (C(-e)); every filter option of the collection
     applies to the entry each event carries.
   - Returns the events in arrival order as C({type, time, entry}), with C(entry) in the

@@ -118,6 +118,11 @@ options:
       dport:
         description: Only V(65535) is accepted.
         type: int
+      proto:
+        description:
+          - The expected tuple's protocol (name or number), so that a copy of O(tuple) is a
+            valid mask; any other protocol is an error (the kernel matches it exactly).
+        type: raw
   zone:
     description: The conntrack zone of the expectation, which is the zone of its master.
     type: int

@@ -82,6 +82,8 @@ options:
     description:
       - Dotted keys of the entry (V(proto), V(orig.src), V(proto_state), V(family),
         V(ctstate), ...) to count matching entries by, on the managed node. See RV(counts).
+      - A key no entry of O(table) can have (a typo such as V(protoo)) fails before the
+        table is read, naming the keys there are.
     type: list
     elements: str
     default: []

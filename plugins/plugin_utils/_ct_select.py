@@ -57,7 +57,7 @@ def label_map_for(filters, entries, base=None):
 
 
 def select_entries(entries, filters, label_map=None):
-    """The entries that match every filter of ``filters`` (SPEC filter options)."""
+    """The entries that match every filter of ``filters`` (the filter options of docs/filters.md)."""
     cfilter = compile_filter(filters, label_map_for(filters, entries, label_map))
     matches = cfilter.matches
     return [e for e in entries if matches(e)]

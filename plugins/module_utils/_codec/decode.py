@@ -4,7 +4,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 # Private to the netfilter.conntrack collection: not a public API.
-"""Decode ctnetlink conntrack messages into the SPEC's entry dicts, fast.
+"""Decode ctnetlink conntrack messages into entry dicts (docs/entry.md), fast.
 
 The kernel emits every entry of the same kind (family, protocol, enabled extensions)
 with the same attribute layout.  The first message of a layout is walked attribute by
@@ -328,7 +328,7 @@ class Decoder:
         return {'src': addr(v[src]), 'dst': addr(v[dst])}
 
     def entry(self, v, family):
-        """The SPEC's entry dict from a canonical value tuple."""
+        """The entry dict (docs/entry.md) from a canonical value tuple."""
         proto = v[O_PROTO]
         if proto in C.PORT_PROTOS and v[O_SPORT] is not None:
             get = self._addr.get

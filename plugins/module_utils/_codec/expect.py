@@ -4,7 +4,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 # Private to the netfilter.conntrack collection: not a public API.
-"""Decode ctnetlink expectation messages into the SPEC's expectation dicts (few and low
+"""Decode ctnetlink expectation messages into the expectation dicts of docs/entry.md (few and low
 volume: attribute by attribute, no layout compiling)."""
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def _tuple_at(dec, buf, start, end, mask=False):
 
 
 def decode_expect(dec, buf, start, end, family):
-    """One expectation message -> the SPEC's expectation dict.
+    """One expectation message -> the expectation dict of docs/entry.md.
 
     What the kernel sends (ctnetlink_exp_dump_expect): the master's original tuple, the
     expected tuple, the mask (only src and sport are masks; dst and dport are always

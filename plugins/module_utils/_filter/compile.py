@@ -4,7 +4,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 # Private to the netfilter.conntrack collection: not a public API.
-"""The filter compiler: SPEC filter options -> kernel dump/flush attributes + predicate.
+"""The filter compiler: the filter options -> kernel dump/flush attributes + predicate.
 
 One compiled filter serves conntrack_info, conntrack_flush, conntrack_events and the
 conntrack_select filter plugin.  The option values are parsed by options.py; whether

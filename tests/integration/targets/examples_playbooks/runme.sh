@@ -48,4 +48,17 @@ grep -qE "localhost +: .*changed=[1-9]" "$LOG" || fail "failover.yml changed not
 [ "$(count -r 203.0.113.12 -p tcp)" -gt 0 ] || fail "be2 connections gone"
 play failover.yml "${VARS[@]}" || fail "failover.yml again"
 grep -qE "localhost +: .*changed=0" "$LOG" || fail "failover.yml rerun changed something"
-echo "examples: facts, ci_check and failover passed"
+
+# demo/playbook.yml, as demo/run.sh runs it (new connections on be1 first: the demo moves
+# the VIP to be2 and flushes be1's)
+[ -f "$COLL_ROOT/demo/playbook.yml" ] || fail "demo/playbook.yml not found"
+bash "$RIG" dnat "$P" be1 >/dev/null
+NSRIG_TCP=3 bash "$RIG" traffic "$P" >/dev/null
+ansible-playbook -i localhost, -c local "$COLL_ROOT/demo/playbook.yml" -e rig_prefix="$P" \
+    -e rig_script="$(cd "$(dirname "$RIG")" && pwd)/nsrig.sh" \
+    -e ansible_python_interpreter="$(command -v python)" > "$LOG" 2>&1 || fail "demo/playbook.yml"
+grep -q '"TCP states: {.*ESTABLISHED' "$LOG" || fail "demo: no TCP states"
+grep '"TCP states: ' "$LOG" | grep -q null && fail "demo: TCP states with a null key (non-TCP entries)"
+grep -q "'invalid' counts packets" "$LOG" || fail "demo: the invalid counter is not explained"
+grep -q "be2's are the IPv4 connections made after" "$LOG" || fail "demo: be2's count is not explained"
+echo "examples: facts, ci_check, failover and the demo's playbook passed"

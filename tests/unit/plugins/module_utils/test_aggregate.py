@@ -38,10 +38,6 @@ ENTRIES = [
     ('proto_state', {'null': 3, 'ESTABLISHED': 2, 'TIME_WAIT': 1}),
     ('counters.orig.bytes', {'null': 3, '100': 2, '300': 1}),
     ('labels', {'': 3, 'blue': 2, 'blue,3': 1}),
-    ('missing', {'null': 6}),
-    ('orig.missing', {'null': 6}),
-    ('proto.deeper', {'null': 6}),
-    ('counters.orig.bytes.x', {'null': 6}),
 ])
 def test_count_by(key, expected):
     got = count_by(ENTRIES, key)
@@ -57,10 +53,18 @@ def test_count_by(key, expected):
     ('proto_state', 1, [{'value': None, 'count': 3}]),
     ('counters.orig.bytes', 3, [{'value': None, 'count': 3}, {'value': 100, 'count': 2}, {'value': 300, 'count': 1}]),
     ('labels', 2, [{'value': [], 'count': 3}, {'value': ['blue'], 'count': 2}]),
-    ('missing', 5, [{'value': None, 'count': 6}]),
 ])
 def test_top(key, n, expected):
     assert top(ENTRIES, key, n) == expected
+
+
+@pytest.mark.parametrize('key', ['missing', 'orig.missing', 'proto.deeper',
+                                 'counters.orig.bytes.x'])
+def test_a_key_no_entry_can_have_is_an_error_not_nulls(key):
+    for fn in (count_by, top):
+        with pytest.raises(ConntrackError) as err:
+            fn(ENTRIES, key)
+        assert repr(key) in err.value.msg and '{orig,reply}.{src,dst' in err.value.msg
 
 
 def test_top_default_n_is_ten():

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Decoder.entry over synthetic ctnetlink messages: every protocol gives the SPEC's entry."""
+"""Decoder.entry over synthetic ctnetlink messages: every protocol gives the entry of docs/entry.md."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ EST = (1 << 1) | (1 << 2) | (1 << 3)  # SEEN_REPLY | ASSURED | CONFIRMED
 
 
 def spec_entry(**kw):
-    """The SPEC's entry with the values every case below shares."""
+    """The entry (docs/entry.md) with the values every case below shares."""
     out = {
         'id': 1001, 'family': 'ipv4', 'proto': 'tcp', 'proto_num': 6, 'proto_state': None,
         'timeout': 300, 'status': ['ASSURED', 'CONFIRMED', 'SEEN_REPLY'], 'ctstate': 'ESTABLISHED',

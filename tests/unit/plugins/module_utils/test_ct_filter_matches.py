@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""CompiledFilter.matches over hand-made SPEC entries (what conntrack_select relies on)."""
+"""CompiledFilter.matches over hand-made entries (what conntrack_select relies on)."""
 
 from __future__ import annotations
 

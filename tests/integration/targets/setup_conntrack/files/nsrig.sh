@@ -79,7 +79,9 @@ pid_alive() {
 # Pid files hold "PID STARTTIME", so that a recycled PID is never killed.
 pidfile_pid() {  # pidfile_pid FILE: print the PID if that very process still runs
     local pid start
-    read -r pid start <"$1" 2>/dev/null || return 1
+    # (no file yet is the usual case: a process not started; say nothing then)
+    [ -e "$1" ] || return 1
+    read -r pid start 2>/dev/null <"$1" || return 1
     [ -n "$pid" ] && pid_alive "$pid" && [ "$(proc_stat "$pid" | cut -d' ' -f20)" = "$start" ] && echo "$pid"
 }
 
@@ -132,6 +134,8 @@ do_down() {
     stop_pidfiles
     for r in "${ROLES[@]}"; do delete_ns "$P-$r"; done
     rm -rf "$RUN"
+    # the last rig down leaves no empty /run/nsrig behind (another rig's files keep it)
+    rmdir "$RUN_BASE" 2>/dev/null || true
 }
 
 do_cleanup() {
