@@ -21,7 +21,7 @@ options:
       - When omitted, the namespace of the module process (usually the host's).
     type: str
 requirements:
-  - pyroute2 >= 0.7.0 on the managed node (used to open the netlink socket inside O(netns)).
+  - pyroute2 >= 0.5.14 on the managed node (used to open the netlink socket inside O(netns)).
     When the Python running the module lacks it but the system Python has it (for example
     Debian's C(python3-pyroute2)), the module re-runs itself under C(/usr/bin/python3).
   - Linux with nf_conntrack and nf_conntrack_netlink (ctnetlink).
