@@ -21,7 +21,7 @@ find_interpreter() {
     for c in "$(command -v "python$VER" 2>/dev/null || true)" \
              "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$VER".*/bin/python"$VER" \
              "/usr/bin/python$VER"; do
-        [ -n "$c" ] && [ -x "$c" ] || continue
+        if [ -z "$c" ] || [ ! -x "$c" ]; then continue; fi
         # a pyenv shim on PATH may point at another version: ask the interpreter
         if [ "$("$c" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" = "$VER" ]; then
             echo "$c"; return 0

@@ -33,6 +33,8 @@ from ansible.module_utils.common.respawn import (
 # matrix); older ones are refused with a message that names what to install.
 PYTHON_MIN = (3, 9)
 PYROUTE2_MIN = '0.5.14'
+# Python 3.12 removed distutils, which pyroute2 0.5 imports; 0.6.13 is the oldest proven there.
+PYROUTE2_MIN_PY312 = '0.6.13'
 
 # Where distributions install the Python their python3-pyroute2 package is built for,
 # probed in this order.
@@ -61,6 +63,11 @@ def version_tuple(version):
     return tuple(int(n) for n in re.findall(r'\d+', version.split('+')[0])[:3])
 
 
+def pyroute2_min():
+    """The oldest pyroute2 that works on this Python."""
+    return PYROUTE2_MIN_PY312 if sys.version_info[:2] >= (3, 12) else PYROUTE2_MIN
+
+
 def pyroute2_version():
     """The installed pyroute2's version from its metadata (no import), or None."""
     try:
@@ -86,13 +93,13 @@ def require_pyroute2(module):
     Fail: Ansible's standard missing-library message.
     """
     if pyroute2_available():
-        found = pyroute2_version()
-        if found is None or version_tuple(found) >= version_tuple(PYROUTE2_MIN):
+        found, want = pyroute2_version(), pyroute2_min()
+        if found is None or version_tuple(found) >= version_tuple(want):
             return
         module.fail_json(msg='netns: pyroute2 %s on %s is too old: netfilter.conntrack needs '
-                             'pyroute2 >= %s to enter a network namespace. Install a newer one '
-                             "(pip install 'pyroute2>=%s', or the distribution's python3-pyroute2)."
-                             % (found, _running(), PYROUTE2_MIN, PYROUTE2_MIN))
+                             'pyroute2 >= %s there to enter a network namespace. Install a newer '
+                             "one (pip install 'pyroute2>=%s', or the distribution's python3-pyroute2)."
+                             % (found, _running(), want, want))
     reason = 'to open a socket inside a network namespace (netns)'
     if not has_respawned():
         interpreter = probe_interpreters_for_module(SYSTEM_PYTHONS, 'pyroute2')

@@ -2,9 +2,9 @@
 # Every module under every managed-node Python: 3.9, 3.10, 3.11, 3.12 and 3.13 with pip's
 # pyroute2 (tests/node_venv.sh builds their virtualenvs from pyenv's or the distribution's
 # interpreters), Debian's /usr/bin/python3 with Debian's python3-pyroute2, and Python 3.9
-# with the oldest pyroute2 the collection admits (PYROUTE2_MIN). Then the nodes that
-# cannot work: Python 3.8, and a pyroute2 older than PYROUTE2_MIN, must fail with a
-# message naming both versions.
+# with the oldest pyroute2 the collection admits (PYROUTE2_MIN), 3.12 with the oldest there
+# (PYROUTE2_MIN_PY312). Then the nodes that cannot work: Python 3.8, a pyroute2 older than
+# PYROUTE2_MIN, and pyroute2 0.5 on 3.12, must fail with a message naming both versions.
 #
 # The development controller (the ansible-core of requirements-test.txt) runs the whole
 # node matrix; other controllers (tests/run.sh smoke-controllers) run its ends:
@@ -35,6 +35,7 @@ done
 [ ${#missing[@]} -eq 0 ] || { echo "platform_smoke: no modules/<name>.yml for: ${missing[*]}"; exit 1; }
 
 PYROUTE2_MIN=$(sed -n "s/^PYROUTE2_MIN = '\(.*\)'/\1/p" "$COLL_ROOT/plugins/module_utils/_deps.py")
+PYROUTE2_MIN_PY312=$(sed -n "s/^PYROUTE2_MIN_PY312 = '\(.*\)'/\1/p" "$COLL_ROOT/plugins/module_utils/_deps.py")
 PYROUTE2_PIP=$(sed -n 's/^pyroute2==//p' "$COLL_ROOT/requirements-test-node.txt")
 CONTROLLER=$(ansible --version | sed -n '1s/.*core \([0-9]*\.[0-9]*\).*/\1/p')
 if [ "$CONTROLLER" = "$FULL_CONTROLLER" ]; then NODES="3.9 3.10 3.11 3.12 3.13"; else NODES="3.9 3.13"; fi
@@ -64,12 +65,19 @@ host() {  # host NAME PYTHON NODE_PYTHON PYROUTE2_VERSION
     host debian /usr/bin/python3 "$(/usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')" "$debian" | sed 's/^/    /'
     if [ "$CONTROLLER" = "$FULL_CONTROLLER" ]; then
         host "py39_pyroute2_floor" "$("$COLL_ROOT/tests/node_venv.sh" 3.9 "pyroute2==$PYROUTE2_MIN")" 3.9 "$PYROUTE2_MIN" | sed 's/^/    /'
+        host "py312_pyroute2_floor" "$("$COLL_ROOT/tests/node_venv.sh" 3.12 "pyroute2==$PYROUTE2_MIN_PY312")" 3.12 "$PYROUTE2_MIN_PY312" | sed 's/^/    /'
     fi
     echo "    refused:"
     echo "      hosts:"
     old=$("$COLL_ROOT/tests/node_venv.sh" 3.9 "pyroute2==$PYROUTE2_FLOOR_TOO_OLD")
     echo "        py39_pyroute2_old: {ansible_python_interpreter: '$old', smoke_ns: '${PREFIX}-old',"
-    echo "          refused_message: \"pyroute2 $PYROUTE2_FLOOR_TOO_OLD on Python 3.9.\"}"
+    echo "          refused_message: [\"pyroute2 $PYROUTE2_FLOOR_TOO_OLD on Python 3.9.\", \"needs pyroute2 >= $PYROUTE2_MIN there\"]}"
+    if [ "$CONTROLLER" = "$FULL_CONTROLLER" ]; then
+        # pyroute2 0.5 imports distutils, gone in Python 3.12
+        old=$("$COLL_ROOT/tests/node_venv.sh" 3.12 "pyroute2==$PYROUTE2_MIN")
+        echo "        py312_pyroute2_0_5: {ansible_python_interpreter: '$old', smoke_ns: '${PREFIX}-old',"
+        echo "          refused_message: [\"pyroute2 $PYROUTE2_MIN on Python 3.12.\", \"needs pyroute2 >= $PYROUTE2_MIN_PY312 there\"]}"
+    fi
     py38=$("$COLL_ROOT/tests/node_venv.sh" --interpreter 3.8)
     # ansible-core 2.21 and newer refuse Python 3.8 themselves; older ones run the module
     # and the collection refuses it
@@ -78,7 +86,7 @@ host() {  # host NAME PYTHON NODE_PYTHON PYROUTE2_VERSION
     else
         msg="netfilter.conntrack needs Python >= 3.9 on the managed node; this is Python 3.8."
     fi
-    echo "        py38: {ansible_python_interpreter: '$py38', smoke_ns: '${PREFIX}-py38', refused_message: '$msg'}"
+    echo "        py38: {ansible_python_interpreter: '$py38', smoke_ns: '${PREFIX}-py38', refused_message: ['$msg']}"
 } > "$WORK/inventory.yml"
 cat "$WORK/inventory.yml"
 # a mistyped inventory would leave a group empty and its play would pass with no host

@@ -100,8 +100,26 @@ def test_old_pyroute2_fails_naming_both_versions_and_what_to_install(gate, monke
     msg = str(exc.value)
     assert 'pyroute2 0.5.13' in msg
     assert 'Python %d.%d.' % sys.version_info[:2] in msg
-    assert "pip install 'pyroute2>=%s'" % _deps.PYROUTE2_MIN in msg
+    assert "pip install 'pyroute2>=%s'" % _deps.pyroute2_min() in msg
     assert calls == {'probe': [], 'respawn': []}
+
+
+@pytest.mark.parametrize('version_info, floor', [
+    ((3, 9, 18), _deps.PYROUTE2_MIN), ((3, 11, 7), _deps.PYROUTE2_MIN),
+    ((3, 12, 1), _deps.PYROUTE2_MIN_PY312), ((3, 13, 0), _deps.PYROUTE2_MIN_PY312)])
+def test_floor_by_python(monkeypatch, version_info, floor):
+    monkeypatch.setattr(_deps.sys, 'version_info', version_info)
+    assert _deps.pyroute2_min() == floor
+
+
+def test_pyroute2_0_5_refused_on_python_3_12(gate, monkeypatch):
+    state, calls = gate
+    state['available'] = True
+    monkeypatch.setattr(_deps.sys, 'version_info', (3, 12, 1, 'final', 0))
+    monkeypatch.setattr(_deps, 'pyroute2_version', lambda: _deps.PYROUTE2_MIN)
+    with pytest.raises(Failed) as exc:
+        _deps.require_pyroute2(FakeModule())
+    assert "pyroute2>=%s" % _deps.PYROUTE2_MIN_PY312 in str(exc.value)
 
 
 @pytest.mark.parametrize('found', [None, '0.9.7', '0.9.1.post1', '10.0'])
@@ -115,7 +133,7 @@ def test_floor_or_newer_or_unknown_passes(gate, monkeypatch, found):
 def test_floor_itself_passes(gate, monkeypatch):
     state, calls = gate
     state['available'] = True
-    monkeypatch.setattr(_deps, 'pyroute2_version', lambda: _deps.PYROUTE2_MIN)
+    monkeypatch.setattr(_deps, 'pyroute2_version', _deps.pyroute2_min)
     _deps.require_pyroute2(FakeModule())
 
 
