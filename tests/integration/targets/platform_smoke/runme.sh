@@ -11,7 +11,6 @@
 # 3.9, 3.13 and Debian's python3.
 set -eu
 cd "$(dirname "$0")"
-PREFIX=nct7_smk
 FULL_CONTROLLER=2.21
 PYROUTE2_FLOOR_TOO_OLD=0.4.21   # does not even import on 3.9 (a syntax error)
 
@@ -38,6 +37,8 @@ PYROUTE2_MIN=$(sed -n "s/^PYROUTE2_MIN = '\(.*\)'/\1/p" "$COLL_ROOT/plugins/modu
 PYROUTE2_MIN_PY312=$(sed -n "s/^PYROUTE2_MIN_PY312 = '\(.*\)'/\1/p" "$COLL_ROOT/plugins/module_utils/_deps.py")
 PYROUTE2_PIP=$(sed -n 's/^pyroute2==//p' "$COLL_ROOT/requirements-test-node.txt")
 CONTROLLER=$(ansible --version | sed -n '1s/.*core \([0-9]*\.[0-9]*\).*/\1/p')
+# namespaces of their own per controller: smoke-controllers may run beside integration
+PREFIX=nct7_smk${CONTROLLER//./}
 if [ "$CONTROLLER" = "$FULL_CONTROLLER" ]; then NODES="3.9 3.10 3.11 3.12 3.13"; else NODES="3.9 3.13"; fi
 
 WORK=$(mktemp -d /tmp/nct7-smoke.XXXXXX)
