@@ -22,6 +22,7 @@ find_interpreter() {
              "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$VER".*/bin/python"$VER" \
              "/usr/bin/python$VER"; do
         if [ -z "$c" ] || [ ! -x "$c" ]; then continue; fi
+        case "$c" in */shims/*) continue ;; esac   # pyenv's shims: its versions/ are next
         # a pyenv shim on PATH may point at another version: ask the interpreter
         if [ "$("$c" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" = "$VER" ]; then
             echo "$c"; return 0
@@ -35,6 +36,10 @@ PY="$(find_interpreter)" || { echo "node_venv.sh: no Python $VER on this machine
 if [ $# -gt 0 ]; then spec="$*"; else spec="$(cat "$REQS")"; fi
 key="$( { "$PY" -VV; echo "$spec"; } | sha256sum | cut -c1-12)"
 DIR="${NCT_NODE_VENVS:-$HOME/.cache/netfilter.conntrack/node-venvs}/py$VER-$key"
+mkdir -p "$(dirname "$DIR")"
+# one builder at a time (units-nodes and platform_smoke may ask at once)
+exec 9>"$DIR.lock"
+flock 9
 if [ ! -f "$DIR/.nct-ok" ]; then
     echo "node_venv.sh: building $DIR ($PY; ${*:-$REQS})" >&2
     rm -rf "$DIR"
