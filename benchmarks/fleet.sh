@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fleet benchmarks (not tests), in one run so that every ratio shares the machine's load:
-#  1. the conntrack_failover role on 1, 10 and 50 hosts with several fork counts (the
-#     fleet_failover integration target's script and its timing lines: FLEET_COMBOS);
+#  1. the conntrack_failover role on 1, 10 and 50 hosts with several fork counts, with
+#     Ansible's linear strategy and with Mitogen's mitogen_linear (the fleet_failover
+#     integration target's script and its timing lines: FLEET_COMBOS, FLEET_STRATEGIES);
 #  2. per-host cost, side by side: a play of three ansible.builtin.ping tasks, a play of
 #     three conntrack_flush tasks and a play of the conntrack_failover role (two targets),
 #     on FLEET_CMP_HOSTS (50) namespace hosts of 600 entries each, at each of
@@ -9,23 +10,27 @@
 #     The tables are refilled (not timed) before each flush or role play.
 #   sudo ./benchmarks/fleet.sh            (after ./tests/run.sh setup)
 #   FLEET_COMBOS= sudo ./benchmarks/fleet.sh    (part 2 only)
+#   FLEET_COMBOS="50:10" FLEET_STRATEGIES="linear mitogen_linear" FLEET_CMP_HOSTS=0 ./benchmarks/fleet.sh
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 export PATH="$ROOT/.venv/bin:$PATH"
 export ANSIBLE_COLLECTIONS_PATH="$ROOT/build/test"
-NCT_SANITY_OLDEST=0 NCT_LINT=0 "$ROOT/tests/run.sh" setup >/dev/null  # .venv and a fresh copy
+NCT_SANITY_OLDEST=0 NCT_LINT=0 NCT_PLATFORMS=0 "$ROOT/tests/run.sh" setup >/dev/null  # .venv and a fresh copy
 COLL="$ANSIBLE_COLLECTIONS_PATH/ansible_collections/netfilter/conntrack"
 TARGET="$COLL/tests/integration/targets/fleet_failover"
 OUT=$(mktemp)
 uptime
 if [ -n "${FLEET_COMBOS-1:1 10:1 10:10 50:10 50:25 50:50}" ]; then
     for combo in ${FLEET_COMBOS-1:1 10:1 10:10 50:10 50:25 50:50}; do
-        FLEET_HOSTS=${combo%%:*} FLEET_FORKS=${combo##*:} FLEET_TIMING_FILE=$OUT \
-            "$TARGET/runme.sh" > /dev/null
+        for strategy in ${FLEET_STRATEGIES:-linear mitogen_linear}; do
+            FLEET_HOSTS=${combo%%:*} FLEET_FORKS=${combo##*:} FLEET_STRATEGY=$strategy FLEET_TIMING_FILE=$OUT \
+                "$TARGET/runme.sh" > /dev/null
+        done
     done
-    printf '%-6s %-6s %-8s %s\n' hosts forks run wall
-    sed -E 's/fleet-timing: hosts=([0-9]+) forks=([0-9]+) run=([a-z]+) wall=([0-9.]+) s/\1 \2 \3 \4/' "$OUT" \
-        | awk '{printf "%-6s %-6s %-8s %6.2f s  (%.3f s/host)\n", $1, $2, $3, $4, $4 / $1}'
+    uptime
+    printf '%-6s %-6s %-15s %-8s %s\n' hosts forks strategy run wall
+    sed -E 's/fleet-timing: hosts=([0-9]+) forks=([0-9]+) strategy=([a-z_]+) run=([a-z]+) wall=([0-9.]+) s/\1 \2 \3 \4 \5/' "$OUT" \
+        | awk '{printf "%-6s %-6s %-15s %-8s %6.2f s  (%.3f s/host)\n", $1, $2, $3, $4, $5, $5 / $1}'
 fi
 rm -f "$OUT"
 

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The test command of netfilter.conntrack.
 #
-#   sudo ./tests/run.sh                 # all stages: sanity, sanity-oldest, units, integration
+#   sudo ./tests/run.sh                 # all stages (below)
 #   sudo ./tests/run.sh units           # one stage (or several: sanity units ...)
 #   sudo ./tests/run.sh sanity-oldest   # sanity under the oldest ansible-core of requires_ansible
+#   sudo ./tests/run.sh sanity-2.19 sanity-2.22   # sanity under the other controllers
+#   sudo ./tests/run.sh units-nodes     # module/module_utils unit tests on node Pythons 3.9-3.13
+#   sudo ./tests/run.sh smoke-controllers   # platform_smoke under ansible-core 2.16, 2.19, 2.22
 #   sudo ./tests/run.sh lint            # ansible-lint (production), antsibull-changelog, antsibull-docs
 #   sudo ./tests/run.sh setup           # only install packages and .venv, copy the collection
 #   sudo ./tests/run.sh setup lint      # the same, and the venv of each stage named (.venv-lint)
@@ -11,13 +14,20 @@
 #
 # What it does, idempotently (a second run skips what is already in place):
 #   1. installs the Debian packages the tests use (apt-get, only when one is missing);
-#   2. creates .venv in the checkout (Python 3.11) from requirements-test.txt;
+#   2. creates .venv in the checkout (Python 3.12, ansible-core 2.21) from requirements-test.txt,
+#      and one venv per other controller a stage needs (CONTROLLERS below);
 #   3. writes the offline pip bootstrap shim ansible-test looks for in
 #      ~/.ansible/test/cache/ (its own download host is unreachable here);
 #   4. copies the checkout to build/test/ansible_collections/netfilter/conntrack/ and runs
 #      ansible-test sanity, units and integration (locally, no containers) from there;
 #   5. sanity-oldest: the same sanity run with the oldest ansible-core that meta/runtime.yml's
 #      requires_ansible admits (requirements-test-oldest.txt), from its own .venv-2.16;
+#      sanity-2.19 / sanity-2.22: the same with ansible-core 2.19 (Python 3.11) and the
+#      2.22 pre-release (Python 3.13);
+#      units-nodes: the managed-node unit tests (tests/unit/plugins/module_utils, modules) with
+#      pytest on every managed-node Python, 3.9-3.13 (tests/node_venv.sh: pyenv's interpreters);
+#      smoke-controllers: the platform_smoke target under ansible-core 2.16, 2.19 and 2.22
+#      (the full integration stage runs it, with the whole node matrix, under 2.21);
 #   6. lint (from .venv-lint, tests/lint/requirements.txt): ansible-lint --profile production
 #      on roles/, demo/ and every plugin's EXAMPLES written out as playbooks;
 #      antsibull-changelog lint; tests/lint/check_docs.py (no reference outside the
@@ -28,12 +38,13 @@
 # anything failed. Logs: build/test/logs/<stage>.log.
 #
 # Environment knobs:
-#   PYTHON=/path/to/python3.11   interpreter for .venv (default: python3.11 on PATH)
+#   PYTHON=/path/to/python3.12   interpreter for .venv (default: python3.12 on PATH, pyenv's)
 #   NCT_SKIP_APT=1               never call apt-get
 #   NCT_NETNS_MIN_AGE=300        age (s) above which a leftover nct-* namespace is removed
 #   NCT_VERBOSE=1                pass -v to ansible-test
 #   NCT_SANITY_OLDEST=0          leave sanity-oldest out of the default stages
 #   NCT_LINT=0                   leave lint out of the default stages
+#   NCT_PLATFORMS=0              leave sanity-2.19, sanity-2.22, units-nodes, smoke-controllers out
 #   NCT_WORK=/abs/dir            where the collection copy and logs go (default build/test;
 #                                another directory keeps concurrent runs apart)
 set -uo pipefail
@@ -51,13 +62,21 @@ WORK="${NCT_WORK:-$ROOT/build/test}"
 COLL_DIR="$WORK/ansible_collections/$COLL_NS/$COLL_NAME"
 LOGDIR="$WORK/logs"
 VENV="$ROOT/.venv"
-# The oldest ansible-core of requires_ansible (>=2.16.0), for sanity-oldest.
-VENV_OLDEST="$ROOT/.venv-2.16"
-REQS_OLDEST="$ROOT/requirements-test-oldest.txt"
+# The development controller: .venv (requirements-test.txt) on this Python.
+PY_VERSION=3.12
+# The other controllers: "ansible-core minor:venv:Python:requirements file". 2.16 is the
+# oldest of requires_ansible (>=2.16.0); 2.22 the next, a pre-release.
+CONTROLLERS=(
+    "2.16:$ROOT/.venv-2.16:3.11:$ROOT/requirements-test-oldest.txt"
+    "2.19:$ROOT/.venv-2.19:3.11:$ROOT/requirements-test-2.19.txt"
+    "2.22:$ROOT/.venv-2.22:3.13:$ROOT/requirements-test-2.22.txt"
+)
+# The managed-node Pythons of units-nodes (and of platform_smoke, which says so itself).
+NODE_PYTHONS=(3.9 3.10 3.11 3.12 3.13)
 # The linters (ansible-lint, antsibull-changelog, antsibull-docs), for lint.
 VENV_LINT="$ROOT/.venv-lint"
 REQS_LINT="$ROOT/tests/lint/requirements.txt"
-PY_VERSION=3.11
+LINT_PY_VERSION=3.11
 # Test network namespaces: every integration target names its namespaces "nct" followed
 # by "-", "_", "." or a digit (setup_conntrack's rig: nct-cli, nct-rtr ...; a target's own:
 # nct_info-cli, nct-flush-1 ...), so that leftovers of crashed runs can be found and
@@ -74,12 +93,14 @@ STAGES=()
 EXTRA=()
 while [ $# -gt 0 ]; do
     case "$1" in
-        sanity|sanity-oldest|units|integration|lint) STAGES+=("$1") ;;
+        sanity|sanity-oldest|sanity-2.19|sanity-2.22|units|units-nodes|integration|smoke-controllers|lint)
+            STAGES+=("$1") ;;
         setup) SETUP_ONLY=1 ;;
-        all) STAGES+=(sanity sanity-oldest units integration lint) ;;
+        all) STAGES+=(sanity sanity-oldest sanity-2.19 sanity-2.22 units units-nodes integration
+                      smoke-controllers lint) ;;
         --) shift; EXTRA=("$@"); break ;;
-        -h|--help) sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) echo "run.sh: unknown stage '$1' (sanity, sanity-oldest, units, integration, lint, all)" >&2; exit 2 ;;
+        -h|--help) sed -n '2,47p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "run.sh: unknown stage '$1' (sanity, sanity-oldest, sanity-2.19, sanity-2.22, units, units-nodes, integration, smoke-controllers, lint, all)" >&2; exit 2 ;;
     esac
     shift
 done
@@ -88,35 +109,52 @@ done
 if [ ${#STAGES[@]} -eq 0 ] && [ "${SETUP_ONLY:-0}" != 1 ]; then
     STAGES=(sanity units integration)
     [ "${NCT_SANITY_OLDEST:-1}" = 1 ] && STAGES+=(sanity-oldest)
+    [ "${NCT_PLATFORMS:-1}" = 1 ] && STAGES+=(sanity-2.19 sanity-2.22 units-nodes smoke-controllers)
     [ "${NCT_LINT:-1}" = 1 ] && STAGES+=(lint)
 fi
 
 log() { printf '\n=== %s\n' "$*"; }
 die() { echo "run.sh: $*" >&2; exit 2; }
 want_stage() { local s; for s in "${STAGES[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
-is_py() { "$1" -c "import sys; sys.exit(sys.version_info[:2] != tuple(map(int, '$PY_VERSION'.split('.'))))" 2>/dev/null; }
+is_py() {  # is_py PYTHON [X.Y]: that interpreter runs Python X.Y (default $PY_VERSION)
+    "$1" -c "import sys; sys.exit(sys.version_info[:2] != tuple(map(int, '${2:-$PY_VERSION}'.split('.'))))" 2>/dev/null
+}
+controller() {  # controller MINOR FIELD: a field of CONTROLLERS (venv, py, reqs)
+    local c
+    for c in "${CONTROLLERS[@]}"; do
+        IFS=: read -r minor venv py reqs <<<"$c"
+        [ "$minor" = "$1" ] || continue
+        case "$2" in venv) echo "$venv" ;; py) echo "$py" ;; reqs) echo "$reqs" ;; esac
+        return 0
+    done
+    return 1
+}
 
 # ------------------------------------------------------------------- interpreter
-find_python() {
-    local c
-    # note: sudo resets PATH, so under sudo this is usually Debian's /usr/bin/python3.11
-    for c in "${PYTHON:-}" "python${PY_VERSION}" "/usr/bin/python${PY_VERSION}" python3; do
+find_python() {  # find_python [X.Y]: the path of a Python X.Y (default $PY_VERSION)
+    local ver="${1:-$PY_VERSION}" c
+    # note: sudo resets PATH; pyenv's interpreters are found under its root (a pyenv shim on
+    # PATH may point at another version: is_py asks the interpreter)
+    for c in "$( [ "$ver" = "$PY_VERSION" ] && echo "${PYTHON:-}")" "python${ver}" "/usr/bin/python${ver}" \
+             "${PYENV_ROOT:-${HOME:-/root}/.pyenv}"/versions/"$ver".*/bin/python"$ver" python3; do
         [ -n "$c" ] || continue
         c="$(command -v "$c" 2>/dev/null)" || continue
-        if is_py "$c"; then PYBIN="$c"; return 0; fi
+        if is_py "$c" "$ver"; then echo "$c"; return 0; fi
     done
-    die "no Python $PY_VERSION found (set PYTHON=/path/to/python$PY_VERSION)"
+    die "no Python $ver found (pyenv install $ver, or for .venv set PYTHON=/path/to/python$ver)"
 }
 
 # --------------------------------------------------------------- Debian packages
 ensure_apt_packages() {
     [ "${NCT_SKIP_APT:-0}" = 1 ] && return 0
     local missing=() p
-    local wanted=("${APT_PACKAGES[@]}")
-    # the venv/ensurepip modules of Debian's interpreter come with python3.X-venv
-    if ! "$PYBIN" -c 'import ensurepip, venv' >/dev/null 2>&1; then
-        wanted+=("python${PY_VERSION}-venv")
-    fi
+    local wanted=("${APT_PACKAGES[@]}") py
+    # the venv/ensurepip modules of Debian's interpreters come with python3.X-venv
+    for py in /usr/bin/python3.*; do
+        case "$py" in *-config|*m) continue ;; esac
+        [ -x "$py" ] || continue
+        "$py" -c 'import ensurepip, venv' >/dev/null 2>&1 || wanted+=("$(basename "$py")-venv")
+    done
     for p in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
     done
@@ -130,26 +168,28 @@ ensure_apt_packages() {
 }
 
 # ------------------------------------------------------------------ virtualenv
-# make_venv DIR REQUIREMENTS_FILE... [-- EXTRA_PACKAGE...]: a Python $PY_VERSION venv at DIR
+# make_venv DIR X.Y REQUIREMENTS_FILE... [-- EXTRA_PACKAGE...]: a Python X.Y venv at DIR
 # with those requirements, reinstalled only when they (or the extras) change.
 make_venv() {
-    local dir="$1"; shift
+    local dir="$1" ver="$2" pybin
+    shift 2
     local reqs=() extra=() f
     while [ $# -gt 0 ] && [ "$1" != -- ]; do reqs+=("$1"); shift; done
     [ "${1:-}" = -- ] && { shift; extra=("$@"); }
     local stamp
-    stamp="$( { cat "${reqs[@]}"; echo "${extra[*]}"; echo "$PY_VERSION"; } | sha256sum | cut -d' ' -f1)"
+    stamp="$( { cat "${reqs[@]}"; echo "${extra[*]}"; echo "$ver"; } | sha256sum | cut -d' ' -f1)"
 
-    if [ -e "$dir" ] && ! is_py "$dir/bin/python"; then
-        echo "run.sh: $dir is broken or not Python $PY_VERSION: recreating"
+    if [ -e "$dir" ] && ! is_py "$dir/bin/python" "$ver"; then
+        echo "run.sh: $dir is broken or not Python $ver: recreating"
         rm -rf "$dir"
     fi
     if [ -f "$dir/.nct-stamp" ] && [ "$(cat "$dir/.nct-stamp")" = "$stamp" ] && [ -x "$dir/bin/ansible-test" ]; then
         return 0
     fi
     if [ ! -x "$dir/bin/python" ]; then
-        log "creating $dir with $PYBIN"
-        "$PYBIN" -m venv "$dir" || die "python -m venv failed"
+        pybin="$(find_python "$ver")" || exit 2
+        log "creating $dir with $pybin"
+        "$pybin" -m venv "$dir" || die "python -m venv failed"
     fi
     log "pip install into $dir"
     local args=()
@@ -165,25 +205,26 @@ ensure_venv() {
     done
     # What ansible-test's local "units" run expects besides pytest
     # (ansible_test/_data/requirements/units.txt).
-    make_venv "$VENV" "${reqs[@]}" -- pytest-xdist pytest-mock mock
+    make_venv "$VENV" "$PY_VERSION" "${reqs[@]}" -- pytest-xdist pytest-mock mock
 }
 
-# sanity-oldest only: ansible-core 2.16 (sanity needs nothing else from the controller;
-# pyroute2 and jmespath are there for ansible-doc and manual runs).
-ensure_venv_oldest() {
-    make_venv "$VENV_OLDEST" "$REQS_OLDEST"
+# Another controller (sanity-oldest/-2.19/-2.22, smoke-controllers): its ansible-core only
+# (pyroute2 and jmespath are there for ansible-doc and manual runs), and its pip shim.
+ensure_venv_controller() {  # ensure_venv_controller MINOR
+    make_venv "$(controller "$1" venv)" "$(controller "$1" py)" "$(controller "$1" reqs)"
+    ensure_get_pip_shim "$(controller "$1" venv)"
 }
 
 ensure_venv_lint() {
-    make_venv "$VENV_LINT" "$REQS_LINT"
+    make_venv "$VENV_LINT" "$LINT_PY_VERSION" "$REQS_LINT"
 }
 
 # --------------------------------------------------- offline pip bootstrap shim
 # ansible-test bootstraps pip in every virtual environment it creates (the sanity
 # tests' environments, --venv) with a get-pip.py downloaded from
 # ci-files.testing.ansible.com, unreachable here. It first looks for
-# ~/.ansible/test/cache/get_pip_<version>.py (ansible-core 2.19.14: get_pip_24_2.py; 2.16.19:
-# get_pip_23_1_2.py) and
+# ~/.ansible/test/cache/get_pip_<version>.py (ansible-core 2.21.5 and 2.22.0rc1: get_pip_25_2.py;
+# 2.19.14: get_pip_24_2.py; 2.16.19: get_pip_23_1_2.py) and
 # runs it through its quiet_pip.py wrapper, sys.argv[1:] = pip install options + packages.
 # The shim bootstraps with the stdlib's ensurepip, then lets pip install what was asked.
 ensure_get_pip_shim() {  # ensure_get_pip_shim [VENV]: for that venv's ansible-test
@@ -308,13 +349,13 @@ count() {  # add a stage's counts to the totals: count STAGE PASSED FAILED RC [u
 # "FATAL: The N <kind> test(s) listed below (out of M) failed." -> "N M"
 failed_of() { sed -n "s/^[A-Z]*: The \([0-9]\+\) $1 test(s) listed below (out of \([0-9]\+\)) failed.*/\1 \2/p" "$2" | tail -1; }
 
-stage_sanity() {  # stage_sanity [NAME VENV]: sanity with that venv's ansible-core
-    local name="${1:-sanity}"
+stage_sanity() {  # stage_sanity [NAME VENV X.Y]: sanity with that venv's ansible-core on Python X.Y
+    local name="${1:-sanity}" py="${3:-$PY_VERSION}"
     local logf="$LOGDIR/$name.log" rc ran failed nm
     # Local (no --venv): each sanity test still gets its own cached virtualenv under
     # ~/.ansible/test/venv/, bootstrapped through the shim above. No ignore file: a
     # finding is fixed, not ignored.
-    AT_VENV="${2:-$VENV}" at "$logf" sanity --python "$PY_VERSION"
+    AT_VENV="${2:-$VENV}" at "$logf" sanity --python "$py"
     rc=$?
     ran="$(grep -c '^Running sanity test "' "$logf")"
     failed=0
@@ -335,7 +376,14 @@ stage_units() {
     rc=$?
     # pytest's counts, from the junit file ansible-test has pytest write (pytest's own
     # summary line is in the output above).
-    counts="$("$VENV/bin/python" - "$COLL_DIR"/tests/output/junit/python*-units.xml <<'EOF'
+    read -r p f <<<"$(junit_counts "$COLL_DIR"/tests/output/junit/python*-units.xml)"
+    count units "$p" "$f" "$rc" "tests "
+    return "$rc"
+}
+
+junit_counts() {  # junit_counts FILE...: "PASSED FAILED" of pytest junit files
+    local counts
+    counts="$("$VENV/bin/python" - "$@" <<'EOF'
 import sys
 import xml.etree.ElementTree as ET
 p = f = 0
@@ -351,8 +399,61 @@ for path in sys.argv[1:]:
 print(p, f)
 EOF
 )"
-    read -r p f <<<"${counts:-0 0}"
-    count units "$p" "$f" "$rc" "tests "
+    echo "${counts:-0 0}"
+}
+
+# The managed-node code (modules, module_utils) on every managed-node Python: pytest in a
+# small venv per Python (tests/node_venv.sh), with the collection copy and .venv's
+# ansible-core on the path (its module_utils support these Pythons as targets; its
+# controller code does not, so the controller-side tests stay in units).
+stage_units_nodes() {
+    local logf="$LOGDIR/units-nodes.log" rc=0 r ver py p f tp=0 tf=0 dirs=() d
+    local path="$WORK/node-path"
+    # the hypothesis fuzz run (~1,500 cases over pure logic) runs once, in units
+    local skip=(--ignore=tests/unit/plugins/module_utils/test_fuzz_decoder_filter.py)
+    for d in tests/unit/plugins/module_utils tests/unit/plugins/modules; do
+        [ -d "$COLL_DIR/$d" ] && dirs+=("$d")
+    done
+    [ ${#dirs[@]} -gt 0 ] || { echo "units-nodes: no managed-node unit tests"; count units-nodes 0 1 1; return 1; }
+    mkdir -p "$path" && ln -sfn "$("$VENV/bin/python" -c 'import ansible, os; print(os.path.dirname(ansible.__file__))')" "$path/ansible"
+    : > "$logf"
+    for ver in "${NODE_PYTHONS[@]}"; do
+        printf '\n--- units on Python %s\n' "$ver" | tee -a "$logf"
+        r=0
+        py="$("$ROOT/tests/node_venv.sh" "$ver" 2>>"$logf")" || r=$?
+        rm -f "$LOGDIR/units-py$ver.xml"
+        if [ "$r" -eq 0 ]; then
+            ( cd "$COLL_DIR" && PYTHONPATH="$WORK:$path" "$py" -m pytest -q -p no:cacheprovider \
+                --junitxml="$LOGDIR/units-py$ver.xml" "${skip[@]}" "${dirs[@]}" ) 2>&1 | tail -3 | tee -a "$logf"
+            r="${PIPESTATUS[0]}"
+        fi
+        read -r p f <<<"$(junit_counts "$LOGDIR/units-py$ver.xml")"
+        [ "$r" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+        echo "units-nodes: Python $ver: $p passed, $f failed" | tee -a "$logf"
+        tp=$((tp + p)); tf=$((tf + f))
+        [ "$r" -ne 0 ] && rc=1
+    done
+    count units-nodes "$tp" "$tf" "$rc" "tests "
+    return "$rc"
+}
+
+# The platform_smoke target under the other controllers (each its own venv and Python):
+# the ends of the node matrix there (the target picks them), one target per controller.
+stage_smoke_controllers() {
+    local minor rc=0 r p=0 f=0
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "smoke-controllers: needs root (sudo ./tests/run.sh)"
+        count smoke-controllers 0 1 1
+        return 1
+    fi
+    for minor in "${CONTROLLERS[@]%%:*}"; do
+        log "platform_smoke under ansible-core $minor"
+        AT_VENV="$(controller "$minor" venv)" at "$LOGDIR/smoke-$minor.log" integration --allow-root \
+            --allow-destructive --python "$(controller "$minor" py)" platform_smoke
+        r=$?
+        if [ "$r" -eq 0 ]; then p=$((p + 1)); else f=$((f + 1)); rc=1; fi
+    done
+    count smoke-controllers "$p" "$f" "$rc" "targets "
     return "$rc"
 }
 
@@ -426,13 +527,15 @@ stage_lint() {
 
 # ------------------------------------------------------------------------ main
 T0=$(date +%s)
-find_python
+PYBIN="$(find_python)" || exit 2
 ensure_apt_packages
 ensure_venv
 ensure_get_pip_shim
-if want_stage sanity-oldest; then
-    ensure_venv_oldest
-    ensure_get_pip_shim "$VENV_OLDEST"
+want_stage sanity-oldest && ensure_venv_controller 2.16
+want_stage sanity-2.19 && ensure_venv_controller 2.19
+want_stage sanity-2.22 && ensure_venv_controller 2.22
+if want_stage smoke-controllers; then
+    for _minor in "${CONTROLLERS[@]%%:*}"; do ensure_venv_controller "$_minor"; done
 fi
 want_stage lint && ensure_venv_lint
 sync_collection
@@ -442,16 +545,20 @@ printf 'run.sh: setup %ss (python %s; collection copied to %s)\n' "$(( $(date +%
 [ "${SETUP_ONLY:-0}" = 1 ] && exit 0
 
 RC=0
-for stage in sanity sanity-oldest units integration lint; do
+for stage in sanity sanity-oldest sanity-2.19 sanity-2.22 units units-nodes integration smoke-controllers lint; do
     want_stage "$stage" || continue
     log "ansible-test $stage"
     t=$(date +%s)
     rc=0
     case "$stage" in
         sanity) stage_sanity || rc=$? ;;
-        sanity-oldest) stage_sanity sanity-oldest "$VENV_OLDEST" || rc=$? ;;
+        sanity-oldest) stage_sanity sanity-oldest "$(controller 2.16 venv)" "$(controller 2.16 py)" || rc=$? ;;
+        sanity-2.19|sanity-2.22)
+            stage_sanity "$stage" "$(controller "${stage#sanity-}" venv)" "$(controller "${stage#sanity-}" py)" || rc=$? ;;
         units) stage_units || rc=$? ;;
+        units-nodes) stage_units_nodes || rc=$? ;;
         integration) stage_integration || rc=$? ;;
+        smoke-controllers) stage_smoke_controllers || rc=$? ;;
         lint) stage_lint || rc=$? ;;
     esac
     if [ "$rc" -ne 0 ]; then

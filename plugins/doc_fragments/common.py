@@ -21,7 +21,9 @@ options:
       - When omitted, the namespace of the module process (usually the host's).
     type: str
 requirements:
-  - pyroute2 >= 0.7.0 on the managed node (used to open the netlink socket inside O(netns)).
+  - Python >= 3.9 on the managed node.
+  - pyroute2 >= 0.5.14 (>= 0.6.13 on Python 3.12 and newer) on the managed node, used to open
+    the netlink socket inside O(netns) only.
     When the Python running the module lacks it but the system Python has it (for example
     Debian's C(python3-pyroute2)), the module re-runs itself under C(/usr/bin/python3).
   - Linux with nf_conntrack and nf_conntrack_netlink (ctnetlink).

@@ -26,7 +26,8 @@ from ansible.module_utils.errors import NoLogError
 from ansible_collections.netfilter.conntrack.plugins.module_utils._argspec import (
     common_spec, filter_params)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_client import ConntrackClient
-from ansible_collections.netfilter.conntrack.plugins.module_utils._deps import require_pyroute2
+from ansible_collections.netfilter.conntrack.plugins.module_utils._deps import (
+    require_pyroute2, require_python)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
 
 
@@ -79,6 +80,7 @@ def run_module(module, action):
 
     action returns the result dict; ConntrackError becomes fail_json with its message.
     """
+    require_python(module)
     if module.params.get('netns'):
         require_pyroute2(module)
     try:

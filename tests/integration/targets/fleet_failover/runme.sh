@@ -9,6 +9,12 @@ set -eu
 cd "$(dirname "$0")"
 HOSTS=${FLEET_HOSTS:-50}
 FORKS=${FLEET_FORKS:-10}
+# FLEET_STRATEGY=mitogen_linear: the same under Mitogen (benchmarks/fleet.sh, pip install mitogen)
+STRATEGY=${FLEET_STRATEGY:-linear}
+if [ "$STRATEGY" != linear ]; then
+    ANSIBLE_STRATEGY_PLUGINS="$(python -c 'import ansible_mitogen, os; print(os.path.dirname(ansible_mitogen.__file__))')/plugins/strategy"
+    export ANSIBLE_STRATEGY_PLUGINS ANSIBLE_STRATEGY=$STRATEGY
+fi
 PREFIX=nct6_h
 WORK=$(mktemp -d /tmp/nct6-fleet.XXXXXX)
 # The collection: ansible-test runs a copy of this directory, so look on the collections
@@ -77,7 +83,7 @@ run() {  # run LOG ARGS...: ansible-playbook; returns its exit code
     t1=$(date +%s.%N)
     cat "$log"
     # read by benchmarks/fleet.sh
-    printf 'fleet-timing: hosts=%s forks=%s run=%s wall=%.2f s\n' "$HOSTS" "$FORKS" \
+    printf 'fleet-timing: hosts=%s forks=%s strategy=%s run=%s wall=%.2f s\n' "$HOSTS" "$FORKS" "$STRATEGY" \
         "$(basename "$log" .log)" "$(awk "BEGIN {print $t1 - $t0}")" | tee -a "${FLEET_TIMING_FILE:-/dev/null}"
     return "$rc"
 }
