@@ -214,7 +214,11 @@ elapsed:
   type: float
   sample: 10.001
 stopped_by:
-  description: V(duration) or V(max_events).
+  description:
+    - V(duration), V(max_events), or V(controller_gone) when nobody waited for the result
+      any more (the task's C(timeout) fired: ansible-core does not stop the module itself,
+      so the module notices within a second that its output pipe has no reader, stops
+      listening and removes O(ready_file)).
   returned: always
   type: str
   sample: duration
