@@ -130,7 +130,7 @@ def traffic(out):
 def listen_role(netns):
     """conntrack_events' listener, for ever; one line per DESTROY (id) on stdout, and a
     status line (S drops overruns events) every second."""
-    from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_decode import Decoder
+    from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.decode import Decoder
     from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_events import (
         EventListener, event_type)
     dec = Decoder(None)
@@ -377,8 +377,8 @@ class Soak:
         from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_client import (
             ConntrackClient)
         from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_entry import (
-            ensure_entry, entry_argument_spec)
-        defaults = {k: v.get('default') for k, v in entry_argument_spec().items()}
+            argument_spec, ensure_entry)
+        defaults = {k: v.get('default') for k, v in argument_spec().items()}
         i = 0
         with ConntrackClient(self.rtr) as client:
             while not self.stop.wait(1.0):
@@ -391,7 +391,7 @@ class Soak:
                          (dict(base, state='absent'), True)]
                 for params, changed in steps:
                     try:
-                        res = ensure_entry(client, params)
+                        res = ensure_entry(client, {}, params)
                     except Exception as exc:  # pylint: disable=broad-except
                         self.fail('entry %s: %r' % (params['state'], exc))
                         break
