@@ -175,7 +175,10 @@ def race(args):
     finally:
         shutil.rmtree(work, ignore_errors=True)
     match = [matcher(f) for f in flushes]
-    hits = lambda tup: sum(1 for m in match if m(tup))  # noqa: E731
+
+    def hits(tup):
+        return sum(1 for m in match if m(tup))
+
     gone = [i for i in before if i not in after]
     report = {
         'results': outs, 'ended_after': spans,
@@ -286,8 +289,9 @@ def kill(args):
     if args.module == 'conntrack_entry':   # the entry, whole or absent: what the CLI shows
         report['entry_lines'] = subprocess.run(
             ['ip', 'netns', 'exec', args.netns, 'conntrack', '-L', '-s', margs['orig_src'],
-             '-d', margs['orig_dst']], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            check=False, universal_newlines=True).stdout.splitlines()
+             '-d', margs['orig_dst'], '-p', margs['proto'], '--sport', str(margs['sport']),
+             '--dport', str(margs['dport'])], stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, check=False, universal_newlines=True).stdout.splitlines()
     ready = margs.get('ready_file')
     if ready:
         report['ready_file_left'] = os.path.exists(ready)
