@@ -274,7 +274,7 @@ class Soak:
             ['ip', 'netns', 'exec', self.cli, sys.executable, os.path.abspath(__file__),
              '--role', 'traffic', '--out', self.work], stdout=subprocess.DEVNULL,
             stderr=open(os.path.join(self.work, 'traffic.log'), 'w', encoding='utf-8'))
-        for _ in range(300):
+        for _attempt in range(300):
             if os.path.exists(os.path.join(self.work, 'protected')):
                 break
             time.sleep(0.1)
@@ -295,7 +295,7 @@ class Soak:
             [sys.executable, os.path.abspath(__file__), '--role', 'listen', '--netns',
              self.rtr], stdout=subprocess.PIPE, env=env, universal_newlines=True, bufsize=1)
         threading.Thread(target=self.read_listener, daemon=True).start()
-        for _ in range(100):
+        for _attempt in range(100):
             if self.listener_status is not None:
                 return
             time.sleep(0.1)
@@ -360,8 +360,8 @@ class Soak:
             st['not_gone'] += len(not_gone)
             st['wrong_deletions'] += len(set(wrong))
             st['missed_matches'] += len(missed)
-            self.pending.append((time.monotonic() + 10, [k[0] for k in took
-                                                        if k not in after]))
+            gone_ids = [k[0] for k in took if k not in after]
+            self.pending.append((time.monotonic() + 10, gone_ids))
         for what, keys in (('still listed', not_gone), ('deleted outside the filter', wrong),
                            ('matching, left', missed)):
             if keys:
@@ -413,8 +413,8 @@ class Soak:
                                                    'top': {'key': 'orig.src', 'n': 5}})
                     by_proto = res['counts'].get('proto') or {}
                     if sum(by_proto.values()) != res['count']:
-                        self.fail('info: count_by proto %r != count %d' % (by_proto,
-                                                                          res['count']))
+                        self.fail('info: count_by proto %r != count %r'
+                                  % (by_proto, res['count']))
                 except Exception as exc:  # pylint: disable=broad-except
                     self.fail('info: %r' % exc)
                 with self.lock:

@@ -216,9 +216,9 @@ elapsed:
 stopped_by:
   description:
     - V(duration), V(max_events), or V(controller_gone) when nobody waited for the result
-      any more (the task's C(timeout) fired: ansible-core does not stop the module itself,
-      so the module notices within a second that its output pipe has no reader, stops
-      listening and removes O(ready_file)).
+      any more. After a task's C(timeout) fires, ansible-core neither stops nor signals the
+      module; the module notices within a second that its output pipe has no reader, stops
+      listening and removes O(ready_file).
   returned: always
   type: str
   sample: duration

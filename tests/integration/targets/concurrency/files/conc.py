@@ -54,7 +54,7 @@ def snapshot(netns):
     the kernel's dump walks the hash table all namespaces share, which other tests grow
     and shrink meanwhile, and a listing may then miss an entry.  Only for quiet tables.
     """
-    for _ in range(5):
+    for _attempt in range(5):
         out = subprocess.run(['ip', 'netns', 'exec', netns, 'conntrack', '-L', '-o', 'id'],
                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=False,
                              universal_newlines=True).stdout
@@ -119,7 +119,7 @@ class Creator(threading.Thread):
         with ConntrackClient(self.netns) as client:
             while not self.stop.is_set():
                 specs = []
-                for _ in range(50):
+                for _pair in range(50):
                     for src in (CREATE_IN, CREATE_OUT):
                         orig = {'src': src, 'dst': CREATE_DST, 'sport': port, 'dport': 80}
                         specs.append({'family': 2, 'proto': 6, 'timeout': 3600,
@@ -245,7 +245,7 @@ def kill(args):
                                 env=module_env(tmpdir), start_new_session=True)
         reached, child = None, []
         deadline = time.monotonic() + 60
-        kind, _, value = args.at.partition(':')
+        kind, _sep, value = args.at.partition(':')
         if kind == 'delay':
             time.sleep(float(value))
             reached = proc.poll() is None and 'running'
