@@ -9,7 +9,6 @@ from __future__ import annotations
 import sys
 
 
-
 # ------------------------------------------------------------------------ reporting
 def fmt_s(v):
     return '-' if v is None else ('%.3f' % v if v < 10 else '%.1f' % v)
