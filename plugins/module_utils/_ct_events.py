@@ -38,6 +38,7 @@ from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import
 from ansible_collections.netfilter.conntrack.plugins.module_utils._netlink import framing as F
 from ansible_collections.netfilter.conntrack.plugins.module_utils._netlink.sockets import (
     SocketOwner, open_socket, set_rcvbuf)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._orphan import controller_gone
 
 GROUPS = {
     'conntrack': {'NEW': C.NFNLGRP_CONNTRACK_NEW, 'UPDATE': C.NFNLGRP_CONNTRACK_UPDATE,
@@ -49,6 +50,8 @@ DEFAULT_BUFFER = 8 << 20
 MIN_BUFFER = 4096
 MAX_BUFFER = 0x7FFFFFFF        # SO_RCVBUF takes a C int
 MAX_DURATION = 366 * 86400.0   # a year; socket timeouts overflow long before inf
+# How often (seconds) a listener checks that its result is still awaited (_orphan).
+ORPHAN_CHECK = 1.0
 
 # NETLINK_SOCK_DIAG (linux/sock_diag.h, linux/netlink_diag.h)
 SOCK_DIAG_BY_FAMILY = 20
@@ -156,6 +159,8 @@ class EventListener(SocketOwner):
             raise kernel_error(exc.errno or errno.EIO, 'subscribing to conntrack events', netns)
         self.portid = self.sock.getsockname()[0]
         self.overruns = 0
+        self.orphaned = False
+        self.gone = controller_gone
         self._buf = bytearray(1 << 16)
 
     def unsubscribe(self):
@@ -199,16 +204,25 @@ class EventListener(SocketOwner):
         sock, buf = self.sock, self._buf
         if drain:
             sock.setblocking(False)
+        check = clock() + ORPHAN_CHECK
         while True:
             if not drain:
-                left = deadline - clock()
+                now = clock()
+                left = deadline - now
                 if left <= 0:
                     return
-                sock.settimeout(left)
+                if now >= check:
+                    check = now + ORPHAN_CHECK
+                    if self.gone():   # the task timed out: nobody reads our result
+                        self.orphaned = True
+                        return
+                sock.settimeout(min(left, ORPHAN_CHECK))
             try:
                 n = sock.recv_into(buf)
             except (socket.timeout, BlockingIOError):
-                return
+                if drain:
+                    return
+                continue
             except OSError as exc:
                 if exc.errno == errno.ENOBUFS:
                     self.overruns += 1
@@ -279,6 +293,8 @@ def listen(listener, duration, max_events=None, cfilter=None, label_map=None,
 
     if take(listener.messages(deadline, clock)):
         stopped_by = 'max_events'
+    elif getattr(listener, 'orphaned', False):
+        stopped_by = 'controller_gone'
     # The window closes: no new events from here on; those the kernel queued before are
     # still ours (under load the reader lags behind), and so is what it dropped.
     listener.unsubscribe()

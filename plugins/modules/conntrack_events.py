@@ -220,7 +220,11 @@ elapsed:
   type: float
   sample: 10.001
 stopped_by:
-  description: V(duration) or V(max_events).
+  description:
+    - V(duration), V(max_events), or V(controller_gone) when nobody waited for the result
+      any more. After a task's C(timeout) fires, ansible-core neither stops nor signals the
+      module; the module notices within a second that its output pipe has no reader, stops
+      listening and removes O(ready_file).
   returned: always
   type: str
   sample: duration

@@ -13,7 +13,8 @@ where the protocol has none), flags ([ASSURED] ...), mark, zone, use, id, and tw
 tuples alone (the CLI's own NAT matching is unreliable for IPv6): dnat (the address the
 connection was DNATed to: reply src when it differs from orig dst, else null) and snat
 (reply dst when it differs from orig src, else null), plus key (family, proto, original
-tuple and zone as one string, to compare tables across namespaces) and line (the text).
+tuple and zone as one string, to compare tables across namespaces), id_key (key and the
+kernel id: one entry, to compare listings of one namespace over time) and line (the text).
 """
 
 from __future__ import annotations
@@ -69,6 +70,8 @@ def parse(line):
                                                       'code', 'id', 'srckey', 'dstkey')
                      if orig[k] is not None and k not in ('packets', 'bytes'))
     entry['key'] = '%s %s %s zone=%s' % (entry['family'], entry['proto'], ident, entry['zone'])
+    # the kernel's ids are 32-bit hashes (a collision or two per 100,000 entries)
+    entry['id_key'] = '%s id=%s' % (entry['key'], entry.get('id'))
     return entry
 
 
