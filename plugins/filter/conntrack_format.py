@@ -40,8 +40,8 @@ options:
       - An empty string, an empty list or V(default) is the command's default output (no C(-o)).
       - V(xml) renders the whole document C(-o xml) prints, one list item per line (the
         C(<?xml ...?>) and C(<conntrack>) header, one C(<flow>) per entry, C(</conntrack>)),
-        so that C(join('\\n')) gives the document; with it V(ktimestamp) adds the
-        C(<timestamp>) element, V(labels) the named labels, and V(id) and V(timestamp)
+        so that joining them with newlines (the join filter) gives the document; with it
+        V(ktimestamp) adds the C(<timestamp>) element, V(labels) the named labels, and V(id) and V(timestamp)
         change nothing (C(<id>) is always there).
       - V(save) renders the C(conntrack) argument lines C(-o save) prints (C(-A -t ... -u ...
         -s ...)), without mark and labels as the command writes them; see

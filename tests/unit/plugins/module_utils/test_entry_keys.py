@@ -2,17 +2,14 @@
 # Copyright (c) netfilter.conntrack contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""count_by / top refuse a key no entry can have, naming the keys there are (filter plugins
-and conntrack_info alike: one check in _aggregate)."""
+"""count_by / top refuse a key no entry can have, naming the keys there are (conntrack_info
+here; the filter plugins in tests/unit/plugins/filter/test_entry_keys_filters.py: one check
+in _aggregate)."""
 
 from __future__ import annotations
 
 import pytest
 
-from ansible.errors import AnsibleFilterError
-
-from ansible_collections.netfilter.conntrack.plugins.filter.conntrack_count_by import conntrack_count_by
-from ansible_collections.netfilter.conntrack.plugins.filter.conntrack_top import conntrack_top
 from ansible_collections.netfilter.conntrack.plugins.module_utils import _entry_keys
 from ansible_collections.netfilter.conntrack.plugins.module_utils._aggregate import CountBy, Top
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_info import gather_info
@@ -24,21 +21,6 @@ ENTRY = {'id': 1, 'family': 'ipv4', 'proto': 'tcp', 'proto_num': 6,
          'proto_state': 'ESTABLISHED', 'timeout': 5, 'status': ['CONFIRMED'], 'ctstate': 'NEW',
          'mark': 0, 'zone': 0, 'use': 1, 'labels': [], 'nat': {'src': False, 'dst': False},
          'counters': None, 'timestamp': None, 'helper': None}
-
-
-@pytest.mark.parametrize('call, key, close', [
-    (lambda k: conntrack_top([ENTRY], k), 'orig.scr', 'orig.src'),
-    (lambda k: conntrack_count_by([ENTRY], k), 'protoo', 'proto'),
-    (lambda k: conntrack_count_by([], k), 'protoo', 'proto'),
-])
-def test_filter_plugins_refuse_unknown_keys(call, key, close):
-    with pytest.raises(AnsibleFilterError) as exc:
-        call(key)
-    msg = str(exc.value)
-    assert repr(key) in msg and 'did you mean %s?' % close in msg
-    # the keys there are, of both kinds of entries
-    assert '{orig,reply}.{src,dst,sport,dport' in msg and 'proto_state' in msg
-    assert '{master,tuple,mask,nat.tuple}.{src,dst' in msg
 
 
 def test_every_key_of_a_decoded_entry_is_known():
@@ -55,13 +37,6 @@ def test_every_key_of_a_decoded_entry_is_known():
         CountBy(key, 'conntrack')
     for key in ('master.src', 'tuple.dport', 'mask.src', 'flags', 'class', 'nat.dir'):
         CountBy(key, 'expect')
-
-
-def test_the_users_own_keys_are_accepted_by_the_filters():
-    """A list of other dicts (e.g. events) counts by the keys those dicts have."""
-    events = [{'type': 'NEW', 'entry': ENTRY}, {'type': 'DESTROY', 'entry': ENTRY}]
-    assert conntrack_count_by(events, 'type') == {'NEW': 1, 'DESTROY': 1}
-    assert conntrack_count_by(events, 'entry.proto') == {'tcp': 2}
 
 
 @pytest.mark.parametrize('agg, table, option', [
