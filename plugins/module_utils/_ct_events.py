@@ -25,6 +25,7 @@ import struct
 import time
 
 from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
+from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_bpf import event_program
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_client import (
     SocketOwner, open_socket)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_decode import (
@@ -139,7 +140,8 @@ def parse_diag_drops(buf, length, portid):
 class EventListener(SocketOwner):
     """A NETLINK_NETFILTER socket subscribed to the event groups of one table."""
 
-    def __init__(self, netns=None, table='conntrack', event_mask=None, buffer_size=None):
+    def __init__(self, netns=None, table='conntrack', event_mask=None, buffer_size=None,
+                 program=None):
         self.netns = netns
         self.table = table
         self.types = parse_event_mask(event_mask)
@@ -156,6 +158,8 @@ class EventListener(SocketOwner):
             except OSError:
                 self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, buffer_size)
             self.buffer_size = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+            if program is not None:
+                program.attach(self.sock)   # before bind: no event passes unfiltered
             self.sock.bind((0, bits))
         except OSError as exc:
             self.close()
@@ -347,6 +351,14 @@ def run(client, filters, params):
     return _run(client, cfilter, params, None)
 
 
+def kernel_program(cfilter, table):
+    """The socket filter deciding what it can of ``cfilter`` in the kernel (conntrack
+    events only: expectation events carry no zone, see resolve_zone), or None."""
+    if cfilter is None or table != 'conntrack':
+        return None
+    return event_program(cfilter)
+
+
 def _validate(params):
     duration = params.get('duration')
     if duration is None or not duration > 0:
@@ -371,9 +383,11 @@ def _run(client, cfilter, params, ready):
     table = params.get('table') or 'conntrack'
     duration = params.get('duration')
     max_events = params.get('max_events')
+    program = kernel_program(cfilter, table)
     with EventListener(client.netns, table, params.get('event_mask'),
-                       params.get('buffer_size')) as listener:
+                       params.get('buffer_size'), program) as listener:
         result = listen(listener, float(duration), max_events, cfilter, client.label_map,
                         on_ready=ready, resolve_zone=lambda exp: client.expect_zones([exp]))
     result['event_mask'] = listener.types
+    result['kernel_filter'] = program.applied if program is not None else []
     return result
