@@ -218,6 +218,18 @@ stopped_by:
   returned: always
   type: str
   sample: duration
+kernel_filter:
+  description:
+    - What the kernel filtered before an event reached the socket (a classic BPF socket
+      filter, in conntrack_info's terms), V(family), V(orig_tuple), V(reply_tuple),
+      V(status), V(exclude); the rest of the filter is matched in the module. Empty
+      when the kernel filtered nothing (no filter, or O(table=expect)).
+    - An event the kernel filter rejects never takes room in the receive buffer and is
+      not counted in RV(lost).
+  returned: always
+  type: list
+  elements: str
+  sample: [family, orig_tuple]
 event_mask:
   description: The event types listened to.
   returned: always
