@@ -25,11 +25,10 @@ import struct
 import time
 
 from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_bpf import event_program
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_client import (
     SocketOwner, open_socket)
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_decode import (
-    Decoder, decode_expect, expect_view)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_event_stream import (  # noqa: F401 (event_type: this module's API)
+    EventClassifier, event_type, kernel_program)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import compile_filter
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import (
     ConntrackError, kernel_error)
@@ -57,22 +56,6 @@ _DIAG_REQ = struct.Struct('=BBHII2I')
 _DIAG_MSG = struct.Struct('=BBBBIIII2I')
 _NLMSG = struct.Struct('=IHHII')
 _HDR = struct.Struct('=HH')
-
-
-def event_type(mtype, mflags):
-    """'NEW', 'UPDATE', 'DESTROY' (or None) for a ctnetlink event message header."""
-    subsys, msg = mtype >> 8, mtype & 0xFF
-    if subsys == C.NFNL_SUBSYS_CTNETLINK:
-        if msg == C.IPCTNL_MSG_CT_NEW:
-            return 'NEW' if mflags & C.NLM_F_CREATE else 'UPDATE'
-        if msg == C.IPCTNL_MSG_CT_DELETE:
-            return 'DESTROY'
-    elif subsys == C.NFNL_SUBSYS_CTNETLINK_EXP:
-        if msg == C.IPCTNL_MSG_EXP_NEW:
-            return 'NEW' if mflags & C.NLM_F_CREATE else 'UPDATE'
-        if msg == C.IPCTNL_MSG_EXP_DELETE:
-            return 'DESTROY'
-    return None
 
 
 def parse_event_mask(value):
@@ -257,11 +240,8 @@ def listen(listener, duration, max_events=None, cfilter=None, label_map=None,
     before the filter sees it.  Returns the conntrack_events result (events, count,
     lost, overruns, ...).
     """
-    dec = Decoder(label_map)
-    wanted = frozenset(listener.types)
-    expect = listener.table == 'expect'
+    classify = EventClassifier(listener.types, listener.table, cfilter, label_map, resolve_zone)
     events = []
-    seen = 0
     started = clock()
     deadline = started + duration
     if on_ready is not None:
@@ -270,25 +250,11 @@ def listen(listener, duration, max_events=None, cfilter=None, label_map=None,
 
     def take(messages):
         """Record the events of ``messages``; True once max_events are recorded."""
-        nonlocal seen
-        for buf, off, mlen, mtype, mflags in messages:
-            kind = event_type(mtype, mflags)
-            if kind is None or kind not in wanted:
+        for msg in messages:
+            got = classify(*msg)
+            if got is None:
                 continue
-            seen += 1
-            fam = buf[off + 16]
-            if expect:
-                entry = decode_expect(dec, buf, off + 20, off + mlen, fam)
-                if resolve_zone is not None:
-                    resolve_zone(entry)
-                if cfilter is not None and not cfilter.matches(expect_view(entry)):
-                    continue
-            else:
-                vals = dec.values(buf, off + 20, off + mlen)
-                if cfilter is not None and not cfilter.matches_values(vals, fam):
-                    continue
-                entry = dec.entry(vals, fam)
-            events.append({'type': kind, 'time': round(wall(), 6), 'entry': entry})
+            events.append({'type': got[0], 'time': round(wall(), 6), 'entry': got[1]})
             if max_events is not None and len(events) >= max_events:
                 return True
         return False
@@ -307,7 +273,7 @@ def listen(listener, duration, max_events=None, cfilter=None, label_map=None,
         lost, exact = overruns, False
     else:
         lost, exact = max(drops, overruns), True
-    return {'changed': False, 'events': events, 'count': len(events), 'seen': seen,
+    return {'changed': False, 'events': events, 'count': len(events), 'seen': classify.seen,
             'lost': lost, 'lost_exact': exact, 'overruns': overruns,
             'buffer_size': listener.buffer_size, 'elapsed': round(elapsed, 3),
             'stopped_by': stopped_by}
@@ -349,14 +315,6 @@ def run(client, filters, params):
         finally:
             _remove(ready_file)
     return _run(client, cfilter, params, None)
-
-
-def kernel_program(cfilter, table):
-    """The socket filter deciding what it can of ``cfilter`` in the kernel (conntrack
-    events only: expectation events carry no zone, see resolve_zone), or None."""
-    if cfilter is None or table != 'conntrack':
-        return None
-    return event_program(cfilter)
 
 
 def _validate(params):
