@@ -344,7 +344,6 @@ class _Gen:
         a.label(miss)
 
 
-
 _APPLIED = {'family': 'family', 'proto': 'orig_tuple', 'status': 'status',
             'exclude': 'exclude'}
 
