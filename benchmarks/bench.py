@@ -82,9 +82,11 @@ def load_collection(tmp):
     sys.path.insert(0, coll)
     base = 'ansible_collections.netfilter.conntrack.plugins.module_utils.'
     lib = types.SimpleNamespace(coll=coll)
-    for name in ('_nl_const', '_ct_client', '_ct_filter', '_ct_flush', '_ct_info',
-                 '_aggregate'):
-        setattr(lib, name.strip('_'), importlib.import_module(base + name))
+    for attr, name in (('nl_const', '_codec.constants'), ('ct_client', '_ct_client'),
+                       ('ct_filter', '_filter.compile'), ('cost', '_filter.cost'),
+                       ('ct_flush', '_ct_flush'),
+                       ('ct_info', '_ct_info'), ('aggregate', '_aggregate')):
+        setattr(lib, attr, importlib.import_module(base + name))
     # tools/ctfill.py: the table generators (it puts build/ on sys.path for its own use)
     saved = list(sys.path)
     spec = importlib.util.spec_from_file_location('nctb_ctfill',
@@ -377,7 +379,7 @@ def _floor_op(b, filters):
         def on_msg(_b, _o, _l, _t):
             n[0] += 1
         with b.client() as c:
-            cf = c.fit(b.lib.ct_filter.compile_filter(filters))
+            cf = b.lib.cost.fit(b.lib.ct_filter.compile_filter(filters), c)
             c.dump_many(C.NFNL_SUBSYS_CTNETLINK, C.IPCTNL_MSG_CT_GET, cf.requests(), on_msg)
         return {'matched': n[0], 'kernel_filter': cf.describe_kernel(),
                 'method': 'kernel-filtered dump, messages counted'}, None
@@ -388,7 +390,7 @@ def _count_op(b, filters):
     def ours():
         with b.client() as c:
             # as conntrack_info counts: several kernel requests only where they pay
-            cf = c.fit(b.lib.ct_filter.compile_filter(filters))
+            cf = b.lib.cost.fit(b.lib.ct_filter.compile_filter(filters), c)
             n = c.count(cf)
         return {'matched': n, 'kernel_filter': cf.describe_kernel(),
                 'method': 'kernel filter, count only' if cf.kernel_complete

@@ -37,11 +37,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'tools'))
 import ctfill  # noqa: E402  (puts the collection on sys.path)
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C  # noqa: E402
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import constants as C  # noqa: E402
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_client import ConntrackClient  # noqa: E402
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_events import (  # noqa: E402
     EventListener, kernel_program, listen)
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import compile_filter  # noqa: E402
+from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.compile import compile_filter  # noqa: E402
 
 FILTER = {'proto': 'udp', 'orig_src': '203.0.113.0/28'}
 CLI_ARGS = ['-p', 'udp', '-s', '203.0.113.0/28']

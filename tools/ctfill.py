@@ -43,7 +43,7 @@ def _import_path():
 
 sys.path.insert(0, _import_path())
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C  # noqa: E402
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import constants as C  # noqa: E402
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_client import ConntrackClient  # noqa: E402
 
 

@@ -82,7 +82,7 @@ _value:
       elements: dict
 '''
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_diff import diff_entries
+from ansible_collections.netfilter.conntrack.plugins.plugin_utils._ct_diff import diff_entries
 from ansible_collections.netfilter.conntrack.plugins.plugin_utils._filter_args import (
     entries_arg, filter_errors)
 

@@ -68,7 +68,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_query import (
+from ansible_collections.netfilter.conntrack.plugins.plugin_utils._ct_query import (
     HAS_JMESPATH, JMESPATH_IMPORT_ERROR, query_entries)
 from ansible_collections.netfilter.conntrack.plugins.plugin_utils._filter_args import (
     entries_arg, filter_errors)

@@ -65,7 +65,7 @@ _value:
   elements: dict
 '''
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_select import select_entries
+from ansible_collections.netfilter.conntrack.plugins.plugin_utils._ct_select import select_entries
 from ansible_collections.netfilter.conntrack.plugins.plugin_utils._filter_args import (
     entries_arg, filter_errors)
 

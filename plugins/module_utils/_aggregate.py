@@ -11,9 +11,12 @@ from __future__ import annotations
 import operator
 from collections import Counter
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_decode import (
-    NAT_SLOTS, ctstate_of, helper_name, nat_dst, nat_src, pstate_name)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import constants as C
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.decode import (
+    ctstate_of, helper_name, pstate_name)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.slots import (
+    C_OBY, C_OPK, C_RBY, C_RPK, HELPER, ID, LABELS, MARK, NAT_SLOTS, O_PROTO, PSTATE, STATUS,
+    TIMEOUT, TS_START, TS_STOP, TUPLE_SLOT, USE, ZONE, nat_dst, nat_src)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
 
 
@@ -44,60 +47,66 @@ def key_getter(key):
 # value_getter(key) -> (slots, fn(v, family, decoder)) answering exactly what
 # key_getter(key) answers on Decoder.entry(v, family), for the keys listed here; other
 # keys (dicts, orig_zone...) go through the entry dicts.  The slots are those of
-# _ct_decode.SLOTS that fn reads, for Decoder.prober.
+# _codec.slots.SLOTS that fn reads, for Decoder.prober.
 
-def _side_getters(name, base):
+def _side_getters(name):
+    def slot(key):
+        return TUPLE_SLOT[(name, key)]
+
     def addr(i):
         return (i,), lambda v, fam, dec: dec.addr(v[i])
 
     def port(i):
         # the dict has sport/dport for every protocol but icmp/icmpv6 (icmp_*) and gre (*_key)
-        return (2, i), lambda v, fam, dec: (None if v[2] in C.ICMP_PROTOS or v[2] == C.GRE_PROTO
-                                            else v[i])
+        return (O_PROTO, i), lambda v, fam, dec: (
+            None if v[O_PROTO] in C.ICMP_PROTOS or v[O_PROTO] == C.GRE_PROTO else v[i])
 
     def icmp(i):
-        return (2, i), lambda v, fam, dec: v[i] if v[2] in C.ICMP_PROTOS else None
+        return (O_PROTO, i), lambda v, fam, dec: v[i] if v[O_PROTO] in C.ICMP_PROTOS else None
 
     def gre(i):
-        return (2, i), lambda v, fam, dec: v[i] if v[2] == C.GRE_PROTO else None
-    return {name + '.src': addr(base), name + '.dst': addr(base + 1),
-            name + '.sport': port(base + 3), name + '.dport': port(base + 4),
-            name + '.src_key': gre(base + 3), name + '.dst_key': gre(base + 4),
-            name + '.icmp_type': icmp(base + 5), name + '.icmp_code': icmp(base + 6),
-            name + '.icmp_id': icmp(base + 7)}
+        return (O_PROTO, i), lambda v, fam, dec: v[i] if v[O_PROTO] == C.GRE_PROTO else None
+    out = {name + '.src': addr(slot('src')), name + '.dst': addr(slot('dst'))}
+    for key in ('sport', 'dport'):
+        out[name + '.' + key] = port(slot(key))
+    for key in ('src_key', 'dst_key'):
+        out[name + '.' + key] = gre(slot(key))
+    for key in ('icmp_type', 'icmp_code', 'icmp_id'):
+        out[name + '.' + key] = icmp(slot(key))
+    return out
 
 
 def _counter(i):
-    return (25, i), lambda v, fam, dec: None if v[25] is None else v[i]
+    return (C_OPK, i), lambda v, fam, dec: None if v[C_OPK] is None else v[i]
 
 
 def _stamp(i):
-    return (29, i), lambda v, fam, dec: None if v[29] is None else v[i]
+    return (TS_START, i), lambda v, fam, dec: None if v[TS_START] is None else v[i]
 
 
 _VALUE_GETTERS = {
     # fn reads the family only when the slots are empty (see CountBy.add_raw)
     'family': ((), lambda v, fam, dec: C.FAMILY_NAMES.get(fam) or str(fam)),
-    'proto': ((2,), lambda v, fam, dec: C.PROTO_NAMES.get(v[2]) or str(v[2])),
-    'proto_num': ((2,), lambda v, fam, dec: v[2]),
-    'proto_state': ((2, 24), lambda v, fam, dec: pstate_name(v[2], v[24])),
-    'ctstate': ((18,), lambda v, fam, dec: ctstate_of(v[18] or 0)),
-    'status': ((18,), lambda v, fam, dec: tuple(dec.status_names(v[18] or 0))),
-    'timeout': ((19,), lambda v, fam, dec: v[19]),
-    'mark': ((20,), lambda v, fam, dec: v[20] or 0),
-    'use': ((21,), lambda v, fam, dec: v[21]),
-    'id': ((22,), lambda v, fam, dec: v[22]),
-    'zone': ((23,), lambda v, fam, dec: v[23] or 0),
-    'labels': ((32,), lambda v, fam, dec: tuple(dec.labels(v[32]))),
-    'helper': ((31,), lambda v, fam, dec: helper_name(v[31])),
+    'proto': ((O_PROTO,), lambda v, fam, dec: C.PROTO_NAMES.get(v[O_PROTO]) or str(v[O_PROTO])),
+    'proto_num': ((O_PROTO,), lambda v, fam, dec: v[O_PROTO]),
+    'proto_state': ((O_PROTO, PSTATE), lambda v, fam, dec: pstate_name(v[O_PROTO], v[PSTATE])),
+    'ctstate': ((STATUS,), lambda v, fam, dec: ctstate_of(v[STATUS] or 0)),
+    'status': ((STATUS,), lambda v, fam, dec: tuple(dec.status_names(v[STATUS] or 0))),
+    'timeout': ((TIMEOUT,), lambda v, fam, dec: v[TIMEOUT]),
+    'mark': ((MARK,), lambda v, fam, dec: v[MARK] or 0),
+    'use': ((USE,), lambda v, fam, dec: v[USE]),
+    'id': ((ID,), lambda v, fam, dec: v[ID]),
+    'zone': ((ZONE,), lambda v, fam, dec: v[ZONE] or 0),
+    'labels': ((LABELS,), lambda v, fam, dec: tuple(dec.labels(v[LABELS]))),
+    'helper': ((HELPER,), lambda v, fam, dec: helper_name(v[HELPER])),
     'nat.src': (NAT_SLOTS, lambda v, fam, dec: nat_src(v)),
     'nat.dst': (NAT_SLOTS, lambda v, fam, dec: nat_dst(v)),
-    'counters.orig.packets': _counter(25), 'counters.orig.bytes': _counter(26),
-    'counters.reply.packets': _counter(27), 'counters.reply.bytes': _counter(28),
-    'timestamp.start': _stamp(29), 'timestamp.stop': _stamp(30),
+    'counters.orig.packets': _counter(C_OPK), 'counters.orig.bytes': _counter(C_OBY),
+    'counters.reply.packets': _counter(C_RPK), 'counters.reply.bytes': _counter(C_RBY),
+    'timestamp.start': _stamp(TS_START), 'timestamp.stop': _stamp(TS_STOP),
 }
-_VALUE_GETTERS.update(_side_getters('orig', 0))
-_VALUE_GETTERS.update(_side_getters('reply', 9))
+_VALUE_GETTERS.update(_side_getters('orig'))
+_VALUE_GETTERS.update(_side_getters('reply'))
 
 
 def value_getter(key):

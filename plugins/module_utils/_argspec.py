@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import constants as C
 
 
 def common_spec():

@@ -26,10 +26,10 @@ from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_event_stre
     EventClassifier, kernel_program, netns_identity)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_events import (
     DEFAULT_BUFFER, EventListener, _validate)
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import (
-    ALIASES, FILTER_KEYS, compile_filter)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.compile import compile_filter
+from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.options import ALIASES, FILTER_KEYS
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
-from ansible_collections.netfilter.conntrack.plugins.module_utils._labels import load_label_map
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.labels import load_label_map
 
 OPTIONS = ('netns', 'table', 'event_mask', 'buffer_size')
 

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_client import netns_path
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_decode import (
-    Decoder, decode_expect, expect_view)
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_bpf import event_program
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import constants as C
+from ansible_collections.netfilter.conntrack.plugins.module_utils._netlink.sockets import netns_path
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.decode import Decoder
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.expect import decode_expect, expect_view
+from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.bpf import event_program
 
 
 def event_type(mtype, mflags):

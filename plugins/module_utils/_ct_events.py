@@ -24,14 +24,17 @@ import socket
 import struct
 import time
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_client import (
-    SocketOwner, open_socket)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._argspec import filter_spec
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import constants as C
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_event_stream import (  # noqa: F401 (event_type: this module's API)
     EventClassifier, event_type, kernel_program)
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import compile_filter
+from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.compile import (
+    compile_filter)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import (
     ConntrackError, kernel_error)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._netlink import framing as F
+from ansible_collections.netfilter.conntrack.plugins.module_utils._netlink.sockets import (
+    SocketOwner, open_socket, set_rcvbuf)
 
 GROUPS = {
     'conntrack': {'NEW': C.NFNLGRP_CONNTRACK_NEW, 'UPDATE': C.NFNLGRP_CONNTRACK_UPDATE,
@@ -43,18 +46,14 @@ DEFAULT_BUFFER = 8 << 20
 MIN_BUFFER = 4096
 MAX_BUFFER = 0x7FFFFFFF        # SO_RCVBUF takes a C int
 MAX_DURATION = 366 * 86400.0   # a year; socket timeouts overflow long before inf
-SO_RCVBUFFORCE = 33
-NETLINK_DROP_MEMBERSHIP = 2
 
 # NETLINK_SOCK_DIAG (linux/sock_diag.h, linux/netlink_diag.h)
-NETLINK_SOCK_DIAG = 4
 SOCK_DIAG_BY_FAMILY = 20
 NDIAG_SHOW_MEMINFO = 1
 NETLINK_DIAG_MEMINFO = 0
 SK_MEMINFO_DROPS = 8
 _DIAG_REQ = struct.Struct('=BBHII2I')
 _DIAG_MSG = struct.Struct('=BBBBIIII2I')
-_NLMSG = struct.Struct('=IHHII')
 _HDR = struct.Struct('=HH')
 
 
@@ -95,13 +94,9 @@ def group_bits(table, types):
 def parse_diag_drops(buf, length, portid):
     """sk_drops of the netlink socket ``portid`` from a NETLINK_SOCK_DIAG dump reply, or
     None when the reply does not list it.  Raises on an error message."""
-    off = 0
-    while off + 16 <= length:
-        mlen, mtype, _flags, _seq, _pid = _NLMSG.unpack_from(buf, off)
-        if mlen < 16 or off + mlen > length:
-            break
-        if mtype == C.NLMSG_ERROR:
-            err = -struct.unpack_from('=i', buf, off + 16)[0]
+    for off, mlen, mtype, _flags, _seq in F.messages(buf, length, 'reading socket drops'):
+        if mtype == F.NLMSG_ERROR:
+            err = F.error_code(buf, off)
             if err:
                 raise OSError(err, os.strerror(err))
         elif mtype == SOCK_DIAG_BY_FAMILY and mlen >= 16 + _DIAG_MSG.size:
@@ -116,7 +111,6 @@ def parse_diag_drops(buf, length, portid):
                             alen >= 4 + 4 * (SK_MEMINFO_DROPS + 1):
                         return struct.unpack_from('=I', buf, aoff + 4 + 4 * SK_MEMINFO_DROPS)[0]
                     aoff += (alen + 3) & ~3
-        off += (mlen + 3) & ~3
     return None
 
 
@@ -136,10 +130,7 @@ class EventListener(SocketOwner):
                                  % (buffer_size, MIN_BUFFER, MAX_BUFFER), option='buffer_size')
         self.sock = open_socket(netns)
         try:
-            try:
-                self.sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, buffer_size)
-            except OSError:
-                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, buffer_size)
+            set_rcvbuf(self.sock, buffer_size)
             self.buffer_size = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
             if program is not None:
                 program.attach(self.sock)   # before bind: no event passes unfiltered
@@ -154,21 +145,21 @@ class EventListener(SocketOwner):
     def unsubscribe(self):
         for group in GROUPS[self.table].values():
             try:
-                self.sock.setsockopt(C.SOL_NETLINK, NETLINK_DROP_MEMBERSHIP, group)
+                self.sock.setsockopt(F.SOL_NETLINK, F.NETLINK_DROP_MEMBERSHIP, group)
             except OSError:
                 pass
 
     def drops(self):
         """Events the kernel dropped for this socket (sk_drops), or None if unreadable."""
         try:
-            diag = open_socket(self.netns, protocol=NETLINK_SOCK_DIAG)
+            diag = open_socket(self.netns, protocol=F.NETLINK_SOCK_DIAG)
         except ConntrackError:
             return None
         try:
             req = _DIAG_REQ.pack(socket.AF_NETLINK, C.NETLINK_NETFILTER, 0, 0,
                                  NDIAG_SHOW_MEMINFO, 0xFFFFFFFF, 0xFFFFFFFF)
-            diag.send(_NLMSG.pack(16 + len(req), SOCK_DIAG_BY_FAMILY,
-                                  C.NLM_F_REQUEST | C.NLM_F_DUMP, 1, 0) + req)
+            diag.send(F.header(16 + len(req), SOCK_DIAG_BY_FAMILY,
+                               F.NLM_F_REQUEST | F.NLM_F_DUMP, 1) + req)
             buf = bytearray(1 << 16)
             found = None
             while True:
@@ -178,7 +169,7 @@ class EventListener(SocketOwner):
                     found = drops
                 if n < 16 or _done(buf, n):
                     return found
-        except OSError:
+        except (OSError, ConntrackError):
             return None
         finally:
             diag.close()
@@ -210,25 +201,19 @@ class EventListener(SocketOwner):
                     continue
                 raise kernel_error(exc.errno or errno.EIO, 'receiving conntrack events',
                                    self.netns)
-            off = 0
-            while off + 16 <= n:
-                mlen, mtype, mflags, _seq, _pid = _NLMSG.unpack_from(buf, off)
-                if mlen < 16 or off + mlen > n:
-                    break
+            for off, mlen, mtype, mflags, _seq in F.messages(buf, n, 'receiving events'):
                 if mtype >= 16 and mlen >= 20:  # not NLMSG_ERROR/DONE: an nfnetlink message
                     yield buf, off, mlen, mtype, mflags
-                off += (mlen + 3) & ~3
 
 
 def _done(buf, n):
-    off = 0
-    while off + 16 <= n:
-        mlen, mtype, _f, _s, _p = _NLMSG.unpack_from(buf, off)
-        if mtype in (C.NLMSG_DONE, C.NLMSG_ERROR):
-            return True
-        if mlen < 16:
-            return True
-        off += (mlen + 3) & ~3
+    """Whether buf[:n] ends a dump (its DONE or an error), or cannot be walked."""
+    try:
+        for _off, _mlen, mtype, _f, _s in F.messages(buf, n):
+            if mtype in (F.NLMSG_DONE, F.NLMSG_ERROR):
+                return True
+    except ConntrackError:
+        return True
     return False
 
 
@@ -300,7 +285,22 @@ def _remove(path):
         pass
 
 
-def run(client, filters, params):
+def argument_spec():
+    """conntrack_events' options (besides the common netns); a fresh dict per call."""
+    spec = filter_spec()
+    spec.update(
+        table={'type': 'str', 'default': 'conntrack', 'choices': ['conntrack', 'expect']},
+        event_mask={'type': 'list', 'elements': 'str', 'default': ['NEW', 'UPDATE', 'DESTROY'],
+                    'choices': ['NEW', 'UPDATE', 'DESTROY']},
+        duration={'type': 'float', 'default': 10},
+        max_events={'type': 'int'},
+        buffer_size={'type': 'int', 'default': DEFAULT_BUFFER},
+        ready_file={'type': 'path'},
+    )
+    return spec
+
+
+def run(client, filters, params, check_mode=False, diff_mode=False, warn=None):
     """The whole conntrack_events run: validate, subscribe, listen.
 
     With ``ready_file`` the file exists exactly while the module listens.

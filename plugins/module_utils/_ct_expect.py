@@ -33,9 +33,9 @@ from __future__ import annotations
 import errno
 import ipaddress
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import (
-    parse_int, parse_proto)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import constants as C
+from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.options import (
+    fail as _fail, parse_int, parse_proto)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
 
 NAT_DIRS = {'original': 0, 'reply': 1}
@@ -53,10 +53,6 @@ _CREATE_HINTS = {
     errno.EINVAL: 'the kernel refused an attribute (a class above the maximum of helper '
                   '%(helper)s, or an unknown fn?)',
 }
-
-
-def _fail(option, value, why):
-    raise ConntrackError('%s: invalid value %r: %s' % (option, value, why), option=option)
 
 
 def _addr(option, value, version=None):
@@ -361,7 +357,49 @@ def _create(client, spec, master_entry):
         client.expect_update(spec)
 
 
-def ensure(client, params, check_mode=False, diff=False, warn=None):
+def _tuple_options(required_dst):
+    return {'src': {'type': 'str'},
+            'dst': {'type': 'str', 'required': required_dst},
+            'proto': {'type': 'raw'},
+            'sport': {'type': 'int'},
+            'dport': {'type': 'int'}}
+
+
+def argument_spec():
+    """conntrack_expect's options (besides the common netns); a fresh dict per call."""
+    return {
+        'state': {'type': 'str', 'default': 'present', 'choices': ['present', 'absent']},
+        'master': {'type': 'dict', 'options': {
+            'proto': {'type': 'raw', 'required': True},
+            'src': {'type': 'str', 'required': True},
+            'dst': {'type': 'str', 'required': True},
+            'sport': {'type': 'int'},
+            'dport': {'type': 'int'},
+            'zone': {'type': 'int'}}},
+        'tuple': {'type': 'dict', 'required': True, 'options': _tuple_options(True)},
+        'mask': {'type': 'dict', 'options': {
+            'src': {'type': 'raw'}, 'sport': {'type': 'int'},
+            'dst': {'type': 'str'}, 'dport': {'type': 'int'}}},
+        'zone': {'type': 'int'},
+        'timeout': {'type': 'int'},
+        'refresh_timeout': {'type': 'bool', 'default': False},
+        'helper': {'type': 'str'},
+        'flags': {'type': 'list', 'elements': 'str',
+                  'choices': ['PERMANENT', 'INACTIVE', 'USERSPACE']},
+        'class': {'type': 'int', 'default': 0},
+        'fn': {'type': 'str'},
+        'nat': {'type': 'dict', 'options': {
+            'dir': {'type': 'str', 'default': 'original', 'choices': ['original', 'reply']},
+            'tuple': {'type': 'dict', 'required': True, 'options': {
+                'src': {'type': 'str', 'required': True},
+                'sport': {'type': 'int', 'default': 0}}}}},
+    }
+
+
+REQUIRED_IF = [('state', 'present', ['master'])]
+
+
+def ensure(client, filters, params, check_mode=False, diff_mode=False, warn=None):
     """The conntrack_expect result for the module's params."""
     spec, warnings = build_spec(params)
     for msg in warnings:
@@ -377,7 +415,7 @@ def ensure(client, params, check_mode=False, diff=False, warn=None):
             if not check_mode:
                 client.expect_delete(fam, proto, spec['tuple'], zone or None, current.get('id'))
             result['expect'] = {}
-        if diff:
+        if diff_mode:
             result['diff'] = {'before': current or {}, 'after': {}}
         return result
 
@@ -395,7 +433,7 @@ def ensure(client, params, check_mode=False, diff=False, warn=None):
                 client.expect_update(spec)
                 after = client.expect_get(fam, proto, spec['tuple'], zone or None) or current
         result['expect'] = after
-        if diff:
+        if diff_mode:
             result['diff'] = {'before': current, 'after': after}
         return result
 
@@ -416,6 +454,6 @@ def ensure(client, params, check_mode=False, diff=False, warn=None):
             warn('the kernel stored the expectation differently from what was asked: %s'
                  % ', '.join(left))
     result['expect'] = after
-    if diff:
+    if diff_mode:
         result['diff'] = {'before': current or {}, 'after': after}
     return result

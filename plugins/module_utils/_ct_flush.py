@@ -13,7 +13,7 @@ Paths (reported as ``method``):
                          IPCTNL_MSG_CT_DELETE carrying the same filter deletes them.
                          With method auto, that dump also keeps the matches' delete keys
                          while they are few (DELETE_BY_KEYS_*): those are deleted by key
-                         (dump_delete), which spares the flush's second walk of the
+                         (dump_delete, _filter/cost.py), which spares the flush's second walk of the
                          kernel's whole table; many matches go to the kernel's flush,
                          which needs no netlink message per entry.
                          exact_count=false: that dump stops once it has returned
@@ -32,20 +32,15 @@ from __future__ import annotations
 import errno
 import os
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_client import Sample
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import compile_filter
-from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import (
-    ConntrackError, errno_message)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._argspec import filter_spec
+from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError, errno_message
+from ansible_collections.netfilter.conntrack.plugins.module_utils._filter import cost
+from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.compile import compile_filter
+from ansible_collections.netfilter.conntrack.plugins.module_utils._ops.sinks import Sample
 
-# Flushes that honour CTA_FILTER / CTA_STATUS / CTA_ZONE: older kernels would ignore some
-# of these attributes and flush more than asked, so they get dump_delete instead.
-KERNEL_FLUSH_MIN = (6, 12)
 METHODS = ('auto', 'kernel', 'dump')
-# Measured on 250,000 entries: a walk of the kernel's table costs about what deleting a
-# tenth of it by key costs (0.07 s), so up to that share of the namespace's entries the
-# dump's own keys win (exact address: 0.18 s against 0.21 s; a /30: 0.38 against 0.57).
-DELETE_BY_KEYS_SHARE = 0.1
-DELETE_BY_KEYS_MIN = 1000
+TABLES = ('conntrack', 'expect')
+RETURN_ENTRIES = 10
 
 
 def kernel_release():
@@ -56,13 +51,31 @@ def kernel_release():
         return (0, 0)
 
 
-def flush(client, filters, params, check_mode=False):
-    """The conntrack_flush result; deletes nothing in check mode."""
+def argument_spec():
+    """conntrack_flush's options (besides the common netns); a fresh dict per call."""
+    spec = filter_spec()
+    spec.update(
+        table={'type': 'str', 'default': 'conntrack', 'choices': list(TABLES)},
+        all={'type': 'bool', 'default': False},
+        max_delete={'type': 'int'},
+        return_entries={'type': 'int', 'default': RETURN_ENTRIES},
+        method={'type': 'str', 'default': 'auto', 'choices': list(METHODS)},
+        exact_count={'type': 'bool', 'default': True},
+    )
+    return spec
+
+
+def flush(client, filters, params, check_mode=False, diff_mode=False, warn=None):
+    """The conntrack_flush result; deletes nothing in check mode.
+
+    Called with the module's params, or directly (the benchmarks, the tests): the checks
+    below refuse what the argument spec would, with the same choices (METHODS, TABLES).
+    """
     table = params.get('table') or 'conntrack'
     all_ = bool(params.get('all'))
     max_delete = params.get('max_delete')
     keep = params.get('return_entries')
-    keep = 10 if keep is None else keep
+    keep = RETURN_ENTRIES if keep is None else keep
     method = params.get('method') or 'auto'
     exact_count = params.get('exact_count') is not False
     if keep < 0:
@@ -84,7 +97,7 @@ def flush(client, filters, params, check_mode=False):
     if not exact_count and max_delete is not None:
         raise ConntrackError('exact_count: false cannot be combined with max_delete: the '
                              'limit needs the exact count of the matches', option='exact_count')
-    if table not in ('conntrack', 'expect'):
+    if table not in TABLES:
         raise ConntrackError('table: invalid value %r: only conntrack and expect can be '
                              'flushed' % table, option='table')
     cfilter = None if all_ else compile_filter(filters, client.label_map)
@@ -98,18 +111,8 @@ def flush(client, filters, params, check_mode=False):
         def delete():
             return client.expect_delete_many(sink.entries)
     else:
-        # With max_delete, auto deletes exactly the entries it counted (dump_delete): a
-        # kernel flush would also take what matched after the count, past the limit.
-        exact = max_delete is not None and method == 'auto'
-        if method == 'dump' or exact:
-            path = 'dump_delete'
-        elif all_:
-            path = 'kernel_flush_all'
-        elif cfilter.kernel_complete and (method == 'kernel'
-                                          or kernel_release() >= KERNEL_FLUSH_MIN):
-            path = 'kernel_filtered_flush'
-        else:
-            path = 'dump_delete'
+        path = cost.flush_path(method, all_, cfilter is not None and cfilter.kernel_complete,
+                               max_delete, kernel_release())
         adaptive = path == 'kernel_filtered_flush' and method == 'auto'
         stop_after = None
         if path == 'kernel_flush_all':
@@ -120,8 +123,7 @@ def flush(client, filters, params, check_mode=False):
             stop_after = max(keep, 1) + 1
         max_keys = None
         if adaptive:
-            max_keys = max(DELETE_BY_KEYS_MIN,
-                           int(client.global_counts()[0] * DELETE_BY_KEYS_SHARE))
+            max_keys = cost.delete_keys_limit(client.global_counts()[0])
         # check mode deletes nothing: no delete keys (the path is decided by the count)
         collect = Sample(keep, keys=(path == 'dump_delete' or adaptive) and not check_mode,
                          max_keys=max_keys, stop_after=stop_after)
@@ -136,7 +138,7 @@ def flush(client, filters, params, check_mode=False):
         else:
             # the counting (and key-collecting) dump: one request on small tables; a
             # kernel flush still needs every request (the kernel has no CIDR)
-            walked = client.fit(cfilter)
+            walked = cost.fit(cfilter, client)
             client.walk(walked, on_values=collect, on_reset=collect.reset, lazy=True,
                         slots=collect.slots)
         count, entries = collect.count, collect.entries

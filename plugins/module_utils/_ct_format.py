@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import time
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import constants as C
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
 
 OUTPUT_FLAGS = ('extended', 'id', 'timestamp', 'ktimestamp', 'labels')

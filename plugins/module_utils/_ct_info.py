@@ -9,9 +9,11 @@
 from __future__ import annotations
 
 from ansible_collections.netfilter.conntrack.plugins.module_utils._aggregate import CountBy, Top
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_client import (
-    Sample, entry_key)
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import compile_filter
+from ansible_collections.netfilter.conntrack.plugins.module_utils._argspec import filter_spec
+from ansible_collections.netfilter.conntrack.plugins.module_utils._ops.conntrack import entry_key
+from ansible_collections.netfilter.conntrack.plugins.module_utils._ops.sinks import Sample
+from ansible_collections.netfilter.conntrack.plugins.module_utils._filter import cost
+from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.compile import compile_filter
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
 
 
@@ -32,7 +34,24 @@ class _NonZeroCounters:
             self.keys.append(entry_key(entry))
 
 
-def gather_info(client, filters, params, check_mode=False):
+def argument_spec():
+    """conntrack_info's options (besides the common netns); a fresh dict per call."""
+    spec = filter_spec()
+    spec.update(
+        table={'type': 'str', 'default': 'conntrack',
+               'choices': ['conntrack', 'expect', 'dying', 'unconfirmed']},
+        gather={'type': 'list', 'elements': 'str', 'default': ['entries', 'count'],
+                'choices': ['entries', 'count', 'stats', 'limits']},
+        limit={'type': 'int'},
+        zero_counters={'type': 'bool', 'default': False},
+        count_by={'type': 'list', 'elements': 'str', 'default': []},
+        top={'type': 'dict', 'options': {'key': {'type': 'str', 'required': True, 'no_log': False},
+                                         'n': {'type': 'int', 'default': 10}}},
+    )
+    return spec
+
+
+def gather_info(client, filters, params, check_mode=False, diff_mode=False, warn=None):
     """The conntrack_info result for ``filters`` and the module's other ``params``."""
     table = params.get('table') or 'conntrack'
     gather = set(params.get('gather') or ('entries', 'count'))
@@ -43,7 +62,7 @@ def gather_info(client, filters, params, check_mode=False):
     if table == 'conntrack' and not params.get('zero_counters'):
         # one request instead of several on small tables (not when zeroing: only a
         # filter the kernel applies whole zeroes in the dump itself, exactly)
-        cfilter = client.fit(cfilter)
+        cfilter = cost.fit(cfilter, client)
     counts = [CountBy(key) for key in params.get('count_by') or ()]
     top_opt = params.get('top')
     top = None

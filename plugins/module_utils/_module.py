@@ -4,11 +4,22 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 # Private to the netfilter.conntrack collection: not a public API.
-"""What every module's main() does: build, gate pyroute2, run, translate errors."""
+"""What every module's main() does: build, gate pyroute2, run its logic, translate errors.
+
+Every module's logic has one signature::
+
+    logic(client, filters, params, check_mode=False, diff_mode=False, warn=None)
+
+``filters``: the filter options given (_argspec.filter_params; {} for the modules that
+take none), ``params``: all the module's options, ``warn``: AnsibleModule.warn.  It
+returns the result dict and raises ConntrackError naming the option at fault.
+"""
 
 from __future__ import annotations
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.errors import NoLogError
 
 from ansible_collections.netfilter.conntrack.plugins.module_utils._argspec import (
     common_spec, filter_params)
@@ -23,17 +34,35 @@ class _Module(AnsibleModule):
     ansible-core lists the values of no_log options before it checks types: a string
     given to a dict option with suboptions (``top: orig.src``) makes that step fail
     first, and the user sees only "dictionary requested, could not parse JSON or
-    key=value".  The type error that names the option comes right after it.
+    key=value".  The type error that names the option comes right after it: while the
+    arguments are checked, a failure that is such a NoLogError is replaced by the next
+    error of the same validation (ansible-core's public ArgumentSpecValidator).
     """
 
+    _checking_arguments = False
+
+    def __init__(self, *args, **kwargs):
+        self._checking_arguments = True
+        super().__init__(*args, **kwargs)
+        self._checking_arguments = False
+
     def fail_json(self, msg, **kwargs):
-        result = getattr(self, 'validation_result', None)
-        errors = getattr(getattr(result, 'errors', None), 'errors', None) or []
-        if errors and msg == errors[0].msg and type(errors[0]).__name__ == 'NoLogError':
-            named = [e.msg for e in errors[1:] if type(e).__name__ != 'NoLogError']
-            if named:
-                msg = named[0]
+        if self._checking_arguments:
+            msg = _named_argument_error(self.argument_spec, self.params, msg)
         super().fail_json(msg=msg, **kwargs)
+
+
+def _named_argument_error(spec, params, msg):
+    """The first argument error after the no_log one that is ``msg``, else msg."""
+    try:
+        errors = list(ArgumentSpecValidator(spec).validate(dict(params)).errors)
+    except Exception:  # pylint: disable=broad-except  # the original message stands
+        return msg
+    if errors and isinstance(errors[0], NoLogError) and errors[0].msg == msg:
+        for err in errors[1:]:
+            if not isinstance(err, NoLogError):
+                return err.msg
+    return msg
 
 
 def build_module(argument_spec, **kwargs):
@@ -59,9 +88,14 @@ def run_module(module, action):
     module.exit_json(**result)
 
 
+def run_logic(module, logic, filters=False):
+    """Run logic(client, filters, params, check_mode, diff_mode, warn) for a built module
+    and exit with its result; ``filters``: whether the module takes the filter options."""
+    run_module(module, lambda mod, client: logic(
+        client, filter_params(mod.params) if filters else {}, mod.params,
+        check_mode=mod.check_mode, diff_mode=mod._diff, warn=mod.warn))
+
+
 def run_filter_module(argument_spec, logic):
-    """main() of a module that takes the filter options: builds it (check mode supported)
-    and returns logic(client, filters, params, check_mode)."""
-    module = build_module(argument_spec, supports_check_mode=True)
-    run_module(module, lambda mod, client: logic(client, filter_params(mod.params), mod.params,
-                                                 mod.check_mode))
+    """main() of a module that takes the filter options: build it, run its logic."""
+    run_logic(build_module(argument_spec, supports_check_mode=True), logic, filters=True)

@@ -308,16 +308,13 @@ diff:
       type: dict
 '''
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_entry import (
-    ensure_entry, entry_argument_spec)
-from ansible_collections.netfilter.conntrack.plugins.module_utils._module import (
-    build_module, run_module)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_entry import argument_spec, ensure_entry
+from ansible_collections.netfilter.conntrack.plugins.module_utils._module import build_module, run_logic
 
 
 def main():
-    module = build_module(entry_argument_spec(), supports_check_mode=True)
-    run_module(module, lambda mod, client: ensure_entry(
-        client, mod.params, mod.check_mode, mod._diff))
+    module = build_module(argument_spec(), supports_check_mode=True)
+    run_logic(module, ensure_entry)
 
 
 if __name__ == '__main__':

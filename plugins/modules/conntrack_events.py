@@ -244,29 +244,13 @@ event_mask:
   sample: [NEW, UPDATE, DESTROY]
 '''
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils._argspec import filter_spec
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_events import (
-    DEFAULT_BUFFER, run)
-from ansible_collections.netfilter.conntrack.plugins.module_utils._module import run_filter_module
-
-
-def argument_spec():
-    spec = filter_spec()
-    spec.update(
-        table={'type': 'str', 'default': 'conntrack', 'choices': ['conntrack', 'expect']},
-        event_mask={'type': 'list', 'elements': 'str', 'default': ['NEW', 'UPDATE', 'DESTROY'],
-                    'choices': ['NEW', 'UPDATE', 'DESTROY']},
-        duration={'type': 'float', 'default': 10},
-        max_events={'type': 'int'},
-        buffer_size={'type': 'int', 'default': DEFAULT_BUFFER},
-        ready_file={'type': 'path'},
-    )
-    return spec
+from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_events import argument_spec, run
+from ansible_collections.netfilter.conntrack.plugins.module_utils._module import build_module, run_logic
 
 
 def main():
-    run_filter_module(argument_spec(), lambda client, filters, params, _check: run(
-        client, filters, params))
+    module = build_module(argument_spec(), supports_check_mode=True)
+    run_logic(module, run, filters=True)
 
 
 if __name__ == '__main__':

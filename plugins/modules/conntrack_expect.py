@@ -264,54 +264,13 @@ differences:
   sample: [flags]
 '''
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_expect import ensure
-from ansible_collections.netfilter.conntrack.plugins.module_utils._module import (
-    build_module, run_module)
-
-
-def _tuple_options(required_dst):
-    return {'src': {'type': 'str'},
-            'dst': {'type': 'str', 'required': required_dst},
-            'proto': {'type': 'raw'},
-            'sport': {'type': 'int'},
-            'dport': {'type': 'int'}}
-
-
-def argument_spec():
-    return {
-        'state': {'type': 'str', 'default': 'present', 'choices': ['present', 'absent']},
-        'master': {'type': 'dict', 'options': {
-            'proto': {'type': 'raw', 'required': True},
-            'src': {'type': 'str', 'required': True},
-            'dst': {'type': 'str', 'required': True},
-            'sport': {'type': 'int'},
-            'dport': {'type': 'int'},
-            'zone': {'type': 'int'}}},
-        'tuple': {'type': 'dict', 'required': True, 'options': _tuple_options(True)},
-        'mask': {'type': 'dict', 'options': {
-            'src': {'type': 'raw'}, 'sport': {'type': 'int'},
-            'dst': {'type': 'str'}, 'dport': {'type': 'int'}}},
-        'zone': {'type': 'int'},
-        'timeout': {'type': 'int'},
-        'refresh_timeout': {'type': 'bool', 'default': False},
-        'helper': {'type': 'str'},
-        'flags': {'type': 'list', 'elements': 'str',
-                  'choices': ['PERMANENT', 'INACTIVE', 'USERSPACE']},
-        'class': {'type': 'int', 'default': 0},
-        'fn': {'type': 'str'},
-        'nat': {'type': 'dict', 'options': {
-            'dir': {'type': 'str', 'default': 'original', 'choices': ['original', 'reply']},
-            'tuple': {'type': 'dict', 'required': True, 'options': {
-                'src': {'type': 'str', 'required': True},
-                'sport': {'type': 'int', 'default': 0}}}}},
-    }
+from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_expect import REQUIRED_IF, argument_spec, ensure
+from ansible_collections.netfilter.conntrack.plugins.module_utils._module import build_module, run_logic
 
 
 def main():
-    module = build_module(argument_spec(), supports_check_mode=True,
-                          required_if=[('state', 'present', ['master'])])
-    run_module(module, lambda mod, client: ensure(
-        client, mod.params, check_mode=mod.check_mode, diff=mod._diff, warn=mod.warn))
+    module = build_module(argument_spec(), supports_check_mode=True, required_if=REQUIRED_IF)
+    run_logic(module, ensure)
 
 
 if __name__ == '__main__':

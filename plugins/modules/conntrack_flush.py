@@ -188,26 +188,13 @@ kernel_filter:
   sample: [family, reply_tuple]
 '''
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils._argspec import filter_spec
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_flush import flush
-from ansible_collections.netfilter.conntrack.plugins.module_utils._module import run_filter_module
-
-
-def argument_spec():
-    spec = filter_spec()
-    spec.update(
-        table={'type': 'str', 'default': 'conntrack', 'choices': ['conntrack', 'expect']},
-        all={'type': 'bool', 'default': False},
-        max_delete={'type': 'int'},
-        return_entries={'type': 'int', 'default': 10},
-        method={'type': 'str', 'default': 'auto', 'choices': ['auto', 'kernel', 'dump']},
-        exact_count={'type': 'bool', 'default': True},
-    )
-    return spec
+from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_flush import argument_spec, flush
+from ansible_collections.netfilter.conntrack.plugins.module_utils._module import build_module, run_logic
 
 
 def main():
-    run_filter_module(argument_spec(), flush)
+    module = build_module(argument_spec(), supports_check_mode=True)
+    run_logic(module, flush, filters=True)
 
 
 if __name__ == '__main__':

@@ -221,29 +221,13 @@ kernel_filter:
   sample: [family, orig_tuple, mark]
 '''
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils._argspec import filter_spec
-from ansible_collections.netfilter.conntrack.plugins.module_utils._module import run_filter_module
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_info import gather_info
-
-
-def argument_spec():
-    spec = filter_spec()
-    spec.update(
-        table={'type': 'str', 'default': 'conntrack',
-               'choices': ['conntrack', 'expect', 'dying', 'unconfirmed']},
-        gather={'type': 'list', 'elements': 'str', 'default': ['entries', 'count'],
-                'choices': ['entries', 'count', 'stats', 'limits']},
-        limit={'type': 'int'},
-        zero_counters={'type': 'bool', 'default': False},
-        count_by={'type': 'list', 'elements': 'str', 'default': []},
-        top={'type': 'dict', 'options': {'key': {'type': 'str', 'required': True, 'no_log': False},
-                                         'n': {'type': 'int', 'default': 10}}},
-    )
-    return spec
+from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_info import argument_spec, gather_info
+from ansible_collections.netfilter.conntrack.plugins.module_utils._module import build_module, run_logic
 
 
 def main():
-    run_filter_module(argument_spec(), gather_info)
+    module = build_module(argument_spec(), supports_check_mode=True)
+    run_logic(module, gather_info, filters=True)
 
 
 if __name__ == '__main__':

@@ -14,8 +14,8 @@ from __future__ import annotations
 import socket
 import struct
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _ct_encode as E
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import constants as C
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import encode as E
 
 CTA_COUNTERS_PAD = 3
 CTA_SECMARK = C.CTA_SECMARK

@@ -20,17 +20,24 @@ import struct
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _ct_encode as E
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import constants as C
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import encode as E
 from ansible_collections.netfilter.conntrack.plugins.module_utils._aggregate import (
     _VALUE_GETTERS, CountBy, _hashable, count_by, key_getter, top)
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_decode import (
-    NAT_SLOTS, Decoder, decode_expect, entry_values, find_attr, iter_messages)
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_diff import diff_entries
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import (
-    ALIASES, FILTER_KEYS, compile_filter)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.decode import (
+    Decoder, find_attr)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.expect import (
+    decode_expect)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.slots import (
+    entry_values, NAT_SLOTS)
+from ansible_collections.netfilter.conntrack.plugins.plugin_utils._ct_diff import diff_entries
+from ansible_collections.netfilter.conntrack.plugins.module_utils._netlink.framing import iter_messages
+from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.compile import (
+    compile_filter)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.options import (
+    ALIASES, FILTER_KEYS)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_format import format_entries
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_select import select_entries
+from ansible_collections.netfilter.conntrack.plugins.plugin_utils._ct_select import select_entries
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
 from ansible_collections.netfilter.conntrack.tests.unit.plugins.module_utils.ctmsg import (
     ct_message, parse)

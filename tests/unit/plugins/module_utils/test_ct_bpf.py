@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The events' socket filters (_ct_bpf) against the Python filter, through an exact
+"""The events' socket filters (_filter.bpf) against the Python filter, through an exact
 cBPF interpreter (cbpf.py): on recorded kernel events, generated events, damaged
 messages, and hypothesis-generated filters near the entries they judge.
 
@@ -22,12 +22,12 @@ import os
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _ct_encode as E
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_bpf import event_program
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_decode import Decoder
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import constants as C
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import encode as E
+from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.bpf import event_program
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.decode import Decoder
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_events import event_type
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import compile_filter
+from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.compile import compile_filter
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
 from ansible_collections.netfilter.conntrack.tests.unit.plugins.module_utils import cbpf
 from ansible_collections.netfilter.conntrack.tests.unit.plugins.module_utils.ctmsg import (

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_client import (
-    ConntrackClient, StopDump)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_client import ConntrackClient
+from ansible_collections.netfilter.conntrack.plugins.module_utils._netlink.transport import (
+    StopDump)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
 
 

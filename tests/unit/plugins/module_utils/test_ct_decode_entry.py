@@ -11,8 +11,9 @@ import random
 
 import pytest
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_decode import SLOT, Decoder
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import constants as C
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.decode import Decoder
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.slots import SLOT
 from ansible_collections.netfilter.conntrack.tests.unit.plugins.module_utils.ctmsg import (
     ct_attrs, ct_message, decode, message)
 

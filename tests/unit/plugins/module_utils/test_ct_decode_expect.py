@@ -11,10 +11,11 @@ import struct
 
 import pytest
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _ct_encode as E
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_decode import (
-    Decoder, decode_expect, expect_view)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import constants as C
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import encode as E
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.decode import Decoder
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.expect import (
+    decode_expect, expect_view)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
 from ansible_collections.netfilter.conntrack.tests.unit.plugins.module_utils.ctmsg import kernel_tuple
 

@@ -11,9 +11,10 @@ import struct
 
 import pytest
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _ct_encode as E
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_decode import Decoder, iter_messages
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import constants as C
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import encode as E
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.decode import Decoder
+from ansible_collections.netfilter.conntrack.plugins.module_utils._netlink.framing import iter_messages
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
 from ansible_collections.netfilter.conntrack.tests.unit.plugins.module_utils.ctmsg import (
     ct_attrs, ct_message, decode, message)

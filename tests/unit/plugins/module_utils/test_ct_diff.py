@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_diff import (
+from ansible_collections.netfilter.conntrack.plugins.plugin_utils._ct_diff import (
     diff_entries, entry_identity)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
 

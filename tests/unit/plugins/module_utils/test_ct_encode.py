@@ -9,8 +9,8 @@ import struct
 
 import pytest
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _ct_encode as E
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import constants as C
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import encode as E
 from ansible_collections.netfilter.conntrack.tests.unit.plugins.module_utils.ctmsg import be, parse, tree
 
 V4, V6 = C.AF_INET, C.AF_INET6

@@ -11,12 +11,13 @@ import struct
 
 import pytest
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _ct_encode as E
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import constants as C
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import encode as E
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_events import (
     GROUPS, NETLINK_DIAG_MEMINFO, SOCK_DIAG_BY_FAMILY, _DIAG_MSG, event_type, group_bits,
     listen, parse_diag_drops, parse_event_mask, _validate)
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import compile_filter
+from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.compile import (
+    compile_filter)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
 
 CT = C.NFNL_SUBSYS_CTNETLINK << 8

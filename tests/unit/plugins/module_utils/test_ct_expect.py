@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _ct_encode as E
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import constants as C
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import encode as E
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_expect import (
     build_spec, desired_view, differences)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError

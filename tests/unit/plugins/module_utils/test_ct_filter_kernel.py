@@ -11,9 +11,10 @@ import struct
 
 import pytest
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_decode import entry_values
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import compile_filter
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import constants as C
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.slots import entry_values
+from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.compile import (
+    compile_filter)
 from ansible_collections.netfilter.conntrack.tests.unit.plugins.module_utils.ctmsg import tree
 
 V0, V4, V6 = C.AF_UNSPEC, C.AF_INET, C.AF_INET6

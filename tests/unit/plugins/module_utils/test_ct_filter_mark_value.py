@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import compile_filter
+from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.compile import (
+    compile_filter)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
 
 

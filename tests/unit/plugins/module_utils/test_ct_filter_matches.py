@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_decode import Decoder, entry_values
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import compile_filter
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import constants as C
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.decode import Decoder
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.slots import entry_values
+from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.compile import (
+    compile_filter)
 from ansible_collections.netfilter.conntrack.tests.unit.plugins.module_utils.ctmsg import ct_message
 
 LABELS = {0: 'blue', 5: 'red'}

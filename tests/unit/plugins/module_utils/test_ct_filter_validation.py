@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import (
-    FILTER_KEYS, compile_filter, parse_mark)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import constants as C
+from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.compile import (
+    compile_filter)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.options import (
+    FILTER_KEYS, parse_mark)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
 
 LABELS = {0: 'blue', 5: 'red'}

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import compile_filter
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_select import (
+from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.compile import (
+    compile_filter)
+from ansible_collections.netfilter.conntrack.plugins.plugin_utils._ct_select import (
     label_map_for, select_entries)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
 

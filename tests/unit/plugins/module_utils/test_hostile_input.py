@@ -17,13 +17,15 @@ import pytest
 from ansible.module_utils import basic
 
 from ansible_collections.netfilter.conntrack.plugins.module_utils import _module
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_client import netns_path
+from ansible_collections.netfilter.conntrack.plugins.module_utils._netlink.sockets import netns_path
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_entry import build_want
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_events import _validate
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import (
-    compile_filter, parse_helper, parse_int)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.compile import (
+    compile_filter)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.options import (
+    parse_helper, parse_int)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_format import format_entries
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_select import select_entries
+from ansible_collections.netfilter.conntrack.plugins.plugin_utils._ct_select import select_entries
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
 from ansible_collections.netfilter.conntrack.plugins.modules import conntrack_info
 

@@ -17,7 +17,8 @@ from ansible.module_utils import basic
 
 from ansible_collections.netfilter.conntrack.plugins.module_utils import _module
 from ansible_collections.netfilter.conntrack.plugins.module_utils._argspec import filter_params
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import compile_filter
+from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.compile import (
+    compile_filter)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
 from ansible_collections.netfilter.conntrack.plugins.modules import conntrack_info
 

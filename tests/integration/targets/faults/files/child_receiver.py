@@ -22,9 +22,9 @@ import json
 import os
 import signal
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_client import (
-    ConntrackClient)
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import compile_filter
+from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_client import ConntrackClient
+from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.compile import (
+    compile_filter)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
 
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 import socket
 import struct
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import constants as C
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.slots import (
+    ID, O_DPORT, O_DST, O_ICODE, O_IID, O_ITYPE, O_PROTO, O_SPORT, O_SRC, O_ZONE, ZONE)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._netlink.framing import (  # noqa: F401 pylint: disable=unused-import
+    nlmsg)
 
 _HDR = struct.Struct('=HH')
-_NLMSG = struct.Struct('=IHHII')
-_NFGEN = struct.Struct('>BBH')  # struct nfgenmsg: res_id is __be16
 _BE16 = struct.Struct('>H')
 _BE32 = struct.Struct('>I')
 _BE64 = struct.Struct('>Q')
@@ -50,12 +52,6 @@ def u32(atype, v):
 
 def be64(atype, v):
     return nla(atype, _BE64.pack(v))
-
-
-def nlmsg(subsys, msg, flags, seq, family=C.AF_UNSPEC, payload=b'', version=0, res_id=0):
-    """A complete nfnetlink message."""
-    body = _NFGEN.pack(family, version, res_id) + payload
-    return _NLMSG.pack(16 + len(body), (subsys << 8) | msg, flags, seq, 0) + body
 
 
 def addr_bytes(family, addr):
@@ -214,30 +210,33 @@ def key_attrs(family, proto, orig, zone=None, ct_id=None):
 
 
 def key_from_values(family, v):
-    """Delete/get attributes for a decoded value tuple (see _ct_decode.SLOTS): the
+    """Delete/get attributes for a decoded value tuple (see slots.SLOTS): the
     original tuple, zone and id, straight from the dump's raw values."""
     v6 = family == C.AF_INET6
-    parts = [nest(C.CTA_TUPLE_IP, nla(C.CTA_IP_V6_SRC if v6 else C.CTA_IP_V4_SRC, v[0]),
-                  nla(C.CTA_IP_V6_DST if v6 else C.CTA_IP_V4_DST, v[1]))]
-    proto = v[2]
+    parts = [nest(C.CTA_TUPLE_IP, nla(C.CTA_IP_V6_SRC if v6 else C.CTA_IP_V4_SRC, v[O_SRC]),
+                  nla(C.CTA_IP_V6_DST if v6 else C.CTA_IP_V4_DST, v[O_DST]))]
+    proto = v[O_PROTO]
     pp = [u8(C.CTA_PROTO_NUM, proto)]
     if proto in C.ICMP_PROTOS:
         six = proto == 58
-        pp.append(u8(C.CTA_PROTO_ICMPV6_TYPE if six else C.CTA_PROTO_ICMP_TYPE, v[5] or 0))
-        pp.append(u8(C.CTA_PROTO_ICMPV6_CODE if six else C.CTA_PROTO_ICMP_CODE, v[6] or 0))
-        pp.append(be16(C.CTA_PROTO_ICMPV6_ID if six else C.CTA_PROTO_ICMP_ID, v[7] or 0))
-    elif v[3] is not None:
-        pp.append(be16(C.CTA_PROTO_SRC_PORT, v[3]))
-        pp.append(be16(C.CTA_PROTO_DST_PORT, v[4]))
+        pp.append(u8(C.CTA_PROTO_ICMPV6_TYPE if six else C.CTA_PROTO_ICMP_TYPE, v[O_ITYPE] or 0))
+        pp.append(u8(C.CTA_PROTO_ICMPV6_CODE if six else C.CTA_PROTO_ICMP_CODE, v[O_ICODE] or 0))
+        pp.append(be16(C.CTA_PROTO_ICMPV6_ID if six else C.CTA_PROTO_ICMP_ID, v[O_IID] or 0))
+    elif v[O_SPORT] is not None:
+        pp.append(be16(C.CTA_PROTO_SRC_PORT, v[O_SPORT]))
+        pp.append(be16(C.CTA_PROTO_DST_PORT, v[O_DPORT]))
     parts.append(nest(C.CTA_TUPLE_PROTO, *pp))
-    if v[8] is not None:
-        parts.append(be16(C.CTA_TUPLE_ZONE, v[8]))
-    out = [nest(C.CTA_TUPLE_ORIG, *parts)]
-    if v[23]:
-        out.append(be16(C.CTA_ZONE, v[23]))
-    if v[22] is not None:
-        out.append(be32(C.CTA_ID, v[22]))
-    return b''.join(out)
+    if v[O_ZONE] is not None:
+        parts.append(be16(C.CTA_TUPLE_ZONE, v[O_ZONE]))
+    return nest(C.CTA_TUPLE_ORIG, *parts) + _zone_id(v)
+
+
+def _zone_id(v):
+    """CTA_ZONE (when not 0) and CTA_ID of value tuple v."""
+    out = be16(C.CTA_ZONE, v[ZONE]) if v[ZONE] else b''
+    if v[ID] is not None:
+        out += be32(C.CTA_ID, v[ID])
+    return out
 
 
 # -- expectations ---------------------------------------------------------------------
@@ -307,9 +306,4 @@ def key_from_message(buf, off, family, v, full=None):
         v = full() if full is not None else v
     if atype & C.NLA_TYPE_MASK != C.CTA_TUPLE_ORIG:
         return key_from_values(family, v)
-    out = bytes(buf[off + 20:off + 20 + ((alen + 3) & ~3)])
-    if v[23]:
-        out += be16(C.CTA_ZONE, v[23])
-    if v[22] is not None:
-        out += be32(C.CTA_ID, v[22])
-    return out
+    return bytes(buf[off + 20:off + 20 + ((alen + 3) & ~3)]) + _zone_id(v)

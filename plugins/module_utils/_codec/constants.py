@@ -8,29 +8,15 @@
 
 from __future__ import annotations
 
-NETLINK_NETFILTER = 12
+# netlink itself (the header's flags and types, socket options): _netlink/framing.py
+from ansible_collections.netfilter.conntrack.plugins.module_utils._netlink.framing import (  # noqa: F401 pylint: disable=unused-import
+    NETLINK_NETFILTER, NLM_F_REQUEST, NLM_F_MULTI, NLM_F_ACK, NLM_F_DUMP_INTR, NLM_F_ROOT,
+    NLM_F_MATCH, NLM_F_DUMP, NLM_F_REPLACE, NLM_F_EXCL, NLM_F_CREATE, NLMSG_ERROR, NLMSG_DONE,
+    SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, NETLINK_NO_ENOBUFS, NETLINK_EXT_ACK,
+    NETLINK_GET_STRICT_CHK)
 
-# nlmsghdr flags and types
-NLM_F_REQUEST = 0x1
-NLM_F_MULTI = 0x2
-NLM_F_ACK = 0x4
-NLM_F_DUMP_INTR = 0x10
-NLM_F_ROOT = 0x100
-NLM_F_MATCH = 0x200
-NLM_F_DUMP = NLM_F_ROOT | NLM_F_MATCH
-NLM_F_REPLACE = 0x100
-NLM_F_EXCL = 0x200
-NLM_F_CREATE = 0x400
-NLMSG_ERROR = 2
-NLMSG_DONE = 3
 NLA_F_NESTED = 0x8000
 NLA_TYPE_MASK = 0x3FFF
-
-SOL_NETLINK = 270
-NETLINK_ADD_MEMBERSHIP = 1
-NETLINK_NO_ENOBUFS = 5
-NETLINK_EXT_ACK = 11
-NETLINK_GET_STRICT_CHK = 12
 
 # nfnetlink subsystems and groups
 NFNL_SUBSYS_CTNETLINK = 1

@@ -27,7 +27,7 @@ import socket
 import struct
 import sys
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import constants as C
 
 SO_ATTACH_FILTER = 26
 BPF_MAXINSNS = 4096

@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import constants as C
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
 
 # The fields of an original tuple that identify a connection, per protocol kind.

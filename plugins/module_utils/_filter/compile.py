@@ -7,160 +7,34 @@
 """The filter compiler: SPEC filter options -> kernel dump/flush attributes + predicate.
 
 One compiled filter serves conntrack_info, conntrack_flush, conntrack_events and the
-conntrack_select filter plugin.  ``matches`` evaluates every condition (for entries that
+conntrack_select filter plugin.  The option values are parsed by options.py; whether
+several kernel requests repay their walks is decided by cost.py.  ``matches`` evaluates every condition (for entries that
 never saw a kernel); ``residual`` only what the kernel could not do for us.
 """
 
 from __future__ import annotations
 
 import copy
-import ipaddress
 import itertools
-import re
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _nl_const as C
-from ansible_collections.netfilter.conntrack.plugins.module_utils import _ct_encode as E
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_decode import (
-    NAT_SLOTS, SLOT, ctstate_of, entry_values, helper_name, nat_dst, nat_src)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import constants as C
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import encode as E
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.decode import (
+    ctstate_of, helper_name)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.slots import (
+    HELPER, LABELS, MARK, NAT_SLOTS, O_PROTO, O_ZONE, PSTATE, R_DST, R_SRC, R_ZONE, STATUS,
+    TUPLE_SLOT, ZONE, entry_values, nat_dst, nat_src)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
-from ansible_collections.netfilter.conntrack.plugins.module_utils._labels import MAX_LABEL_BIT
+from ansible_collections.netfilter.conntrack.plugins.module_utils._filter import cost
+from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.cost import MAX_KERNEL_REQUESTS
+from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.options import (
+    ALIASES, FILTER_KEYS, as_list, choice, fail, parse_helper, parse_int, parse_labels,
+    parse_mark, parse_network, parse_proto)
 
-FILTER_KEYS = (
-    'family', 'proto', 'orig_src', 'orig_dst', 'reply_src', 'reply_dst',
-    'orig_port_src', 'orig_port_dst', 'reply_port_src', 'reply_port_dst',
-    'icmp_type', 'icmp_code', 'icmp_id', 'proto_state', 'ctstate', 'status', 'mark',
-    'zone', 'orig_zone', 'reply_zone', 'labels', 'nat', 'src_nat', 'dst_nat', 'any_nat',
-    'helper', 'exclude',
-)
-ALIASES = {'sport': 'orig_port_src', 'dport': 'orig_port_dst'}
 ALL_PROTO_STATES = frozenset(C.TCP_STATES + C.SCTP_STATES + C.DCCP_STATES)
 _ADDR_KEYS = ('orig_src', 'orig_dst', 'reply_src', 'reply_dst', 'src_nat', 'dst_nat', 'any_nat')
-# A filter the kernel can express only as several exact values (a list of addresses, a
-# small IPv4 CIDR, a list of ports or protocols) becomes that many kernel requests (dumps
-# or flushes), each of them a walk of the kernel's whole conntrack hash table (about
-# 0.07 s per 250,000 entries here) but sending only matches, where one unfiltered dump
-# sends every entry (about 0.5 s per 250,000): worth it up to this many requests.
-MAX_KERNEL_REQUESTS = 8
-# What a kernel request costs besides its matches, and what a message costs, measured on
-# this project's reference machine (benchmarks/README.md): the walk visits every bucket
-# of the hash table (global, nf_conntrack_buckets) and every entry in it; each entry
-# that a dump sends costs the kernel's message and this process's receive and check.
-WALK_NS_PER_BUCKET = 30
-WALK_NS_PER_ENTRY = 220
-SEND_NS_PER_ENTRY = 2000
 _PORT_KEYS = {'orig_port_src': ('orig', 'sport'), 'orig_port_dst': ('orig', 'dport'),
               'reply_port_src': ('reply', 'sport'), 'reply_port_dst': ('reply', 'dport')}
-
-
-def _fail(option, value, why):
-    raise ConntrackError('%s: invalid value %r: %s' % (option, value, why), option=option)
-
-
-def _as_list(option, value):
-    if isinstance(value, (list, tuple)):
-        if not value:
-            _fail(option, value, 'an empty list matches nothing; leave the option out')
-        return list(value)
-    return [value]
-
-
-def parse_int(option, value, lo, hi):
-    """An integer in [lo, hi] from an int or a decimal/0x-hex string (YAML gives both)."""
-    if isinstance(value, bool):
-        _fail(option, value, 'expected an integer, got a boolean')
-    if isinstance(value, int):
-        num = value
-    elif isinstance(value, str) and value.strip():
-        text = value.strip()
-        # int() alone would also take '1_000' and non-ASCII digits ('\u0665' = 5)
-        if not text.isascii() or '_' in text:
-            _fail(option, value, 'expected an integer (decimal or 0x hex digits)')
-        try:
-            num = int(text, 0)
-        except ValueError:
-            _fail(option, value, 'expected an integer')
-    else:
-        _fail(option, value, 'expected an integer')
-    if not lo <= num <= hi:
-        _fail(option, value, 'must be between %d and %d' % (lo, hi))
-    return num
-
-
-def parse_proto(option, value):
-    if isinstance(value, str) and value.strip().lower() in C.PROTO_NUMBERS:
-        return C.PROTO_NUMBERS[value.strip().lower()]
-    if isinstance(value, str) and not (value.strip().isascii() and value.strip().isdigit()):
-        _fail(option, value, 'unknown protocol; use one of %s or a number'
-              % ', '.join(sorted(C.PROTO_NUMBERS)))
-    return parse_int(option, value, 0, 255)
-
-
-def parse_network(option, value):
-    if not isinstance(value, str) or not value.strip():
-        _fail(option, value, 'expected an IPv4/IPv6 address or CIDR network')
-    if '%' in value:
-        # ipaddress accepts 'fe80::1%eth0'; conntrack tuples carry no scope id
-        _fail(option, value, 'a scope id (%interface) has no meaning in a conntrack tuple')
-    try:
-        return ipaddress.ip_network(value.strip(), strict=False)
-    except ValueError:
-        _fail(option, value, 'not an IPv4/IPv6 address or CIDR network')
-
-
-# The kernel's helper names (ftp, Q.931, netbios-ns, snmp_trap ...) fit NF_CT_HELPER_NAME_LEN
-# (16 with the NUL); userspace helpers are named within the same limit.
-_HELPER_RE = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.-]{0,14}')
-
-
-def parse_helper(option, value):
-    """A conntrack helper name (a string YAML gave as a list or a dict is not one)."""
-    if not isinstance(value, str) or not _HELPER_RE.fullmatch(value.strip()):
-        _fail(option, value, 'expected a conntrack helper name such as ftp, sip or tftp '
-              '(letters, digits, _ . -, at most 15 characters)')
-    return value.strip()
-
-
-def parse_mark(option, value):
-    """(value, mask) from 5, "5", "0x5", "0x10/0xf0"."""
-    if isinstance(value, str) and '/' in value:
-        val, _sep, mask = value.partition('/')
-        if not val.strip() or not mask.strip():
-            _fail(option, value, 'expected VALUE/MASK')
-        try:
-            v = parse_int(option, val, 0, 0xFFFFFFFF)
-            m = parse_int(option, mask, 0, 0xFFFFFFFF)
-        except ConntrackError:
-            # name the whole value, not the half that failed
-            _fail(option, value, 'expected VALUE/MASK, two 32-bit integers (decimal or 0x hex)')
-        return v & m, m
-    return parse_int(option, value, 0, 0xFFFFFFFF), 0xFFFFFFFF
-
-
-def parse_labels(option, values, label_map):
-    names = {name: bit for bit, name in (label_map or {}).items()}
-    bits = []
-    for v in _as_list(option, values):
-        if isinstance(v, str) and v in names:
-            bits.append(names[v])
-        elif isinstance(v, int) or (isinstance(v, str) and v.strip().isascii()
-                                    and v.strip().isdigit()):
-            bits.append(parse_int(option, v, 0, MAX_LABEL_BIT))
-        else:
-            known = ', '.join(sorted(names)) or 'none (no connlabel.conf)'
-            _fail(option, v, 'unknown label; known names: %s' % known)
-    return sorted(set(bits))
-
-
-def _choice(option, values, allowed, upper=True):
-    out = []
-    for v in _as_list(option, values):
-        if not isinstance(v, str):
-            _fail(option, v, 'expected one of %s' % ', '.join(sorted(allowed)))
-        key = v.strip().upper() if upper else v.strip().lower()
-        if key not in allowed:
-            _fail(option, v, 'expected one of %s' % ', '.join(sorted(allowed)))
-        out.append(key)
-    return out
 
 
 class _AddrMatch:
@@ -204,15 +78,11 @@ class _AddrMatch:
         return self.__call__
 
 
-# Predicates take (v, fam): v the canonical value tuple of _ct_decode, fam the family
+# Predicates take (v, fam): v the canonical value tuple of _codec.slots, fam the family
 # number.  Dumps hand them the decoder's tuples; entry dicts go through entry_values().
-_PROTO = SLOT['o_proto']
-_SIDE = {'orig': 0, 'reply': 9}
-_FIELD = {'src': 0, 'dst': 1, 'sport': 3, 'dport': 4, 'icmp_type': 5, 'icmp_code': 6,
-          'icmp_id': 7, 'zone': 8}
-_STATUS, _MARK, _ZONE, _PSTATE = SLOT['status'], SLOT['mark'], SLOT['zone'], SLOT['pstate']
-_HELPER, _LABELS = SLOT['helper'], SLOT['labels']
-_O_ZONE, _R_ZONE = SLOT['o_zone'], SLOT['r_zone']
+_PROTO, _STATUS, _MARK, _ZONE, _PSTATE = O_PROTO, STATUS, MARK, ZONE, PSTATE
+_HELPER, _LABELS = HELPER, LABELS
+_O_ZONE, _R_ZONE = O_ZONE, R_ZONE
 
 
 def _union(slot_lists):
@@ -231,7 +101,7 @@ def _proto_names(protos):
 
 
 def _slot(side, field):
-    return _SIDE[side] + _FIELD[field]
+    return TUPLE_SLOT[(side, field)]
 
 
 class CompiledFilter:
@@ -239,8 +109,11 @@ class CompiledFilter:
 
     Attributes:
       families: nfgenmsg families to dump (one dump each).
-      kernel: dict of what is pushed into the kernel request (for `method` reporting).
-      checks: list of (kernel_done, fn) predicates over entry dicts.
+      orig, reply, orig_flags, reply_flags, mark, zone, status: what is pushed into the
+        kernel requests (kernel_attrs; describe_kernel names it for ``kernel_filter``).
+      alts: kernel alternatives (side, field, values, flag): one request per value.
+      checks: list of (kernel_done, fn) predicates over value tuples, with check_slots
+        the slots each of them reads.
     """
 
     def __init__(self, params, label_map=None):
@@ -254,13 +127,13 @@ class CompiledFilter:
             if value is None:
                 continue
             if isinstance(value, str) and not value.strip() and key != 'family':
-                _fail(key, value, 'empty string (an undefined variable?)')
+                fail(key, value, 'empty string (an undefined variable?)')
             p[key] = value
         self.params = p
         self.checks = []
         self.check_slots = []
         # what each check decides, as data (None: only the predicate knows): for code
-        # generators such as the events' socket filter (_ct_bpf), so they never re-parse
+        # generators such as the events' socket filter (_filter.bpf), so they never re-parse
         self.check_terms = []
         self.orig = {}       # kernel tuple filter, original direction
         self.reply = {}
@@ -290,26 +163,26 @@ class CompiledFilter:
         if fam in (None, ''):
             fam = 'any'
         if fam not in ('ipv4', 'ipv6', 'any'):
-            _fail('family', fam, 'expected ipv4, ipv6 or any')
+            fail('family', fam, 'expected ipv4, ipv6 or any')
         versions = set()
         nets = {}
         first = None   # (option, value, version) of the first address: it sets the family
         for key in _ADDR_KEYS:
             if key in p:
                 nets[key] = []
-                for value in _as_list(key, p[key]):
+                for value in as_list(key, p[key]):
                     net = parse_network(key, value)
                     if first is None:
                         first = (key, value, net.version)
                     elif net.version != first[2]:
-                        _fail(key, value, 'IPv%d, but %s %r is IPv%d: one filter set matches '
+                        fail(key, value, 'IPv%d, but %s %r is IPv%d: one filter set matches '
                               'one family' % (net.version, first[0], first[1], first[2]))
                     nets[key].append(net)
                 versions.update(n.version for n in nets[key])
         if versions:
             implied = 'ipv4' if 4 in versions else 'ipv6'
             if fam != 'any' and fam != implied:
-                _fail('family', fam, 'the address filters are %s' % implied)
+                fail('family', fam, 'the address filters are %s' % implied)
             fam = implied
         self.family = fam
         if fam == 'any':
@@ -321,7 +194,7 @@ class CompiledFilter:
 
         protos = None
         if 'proto' in p:
-            protos = sorted({parse_proto('proto', v) for v in _as_list('proto', p['proto'])})
+            protos = sorted({parse_proto('proto', v) for v in as_list('proto', p['proto'])})
             single = len(protos) == 1
             pset = frozenset(protos)
             self._check(lambda v, fa: v[_PROTO] in pset, kernel=single, slots=(_PROTO,),
@@ -340,9 +213,9 @@ class CompiledFilter:
         for key, (side, field) in _PORT_KEYS.items():
             if key in p:
                 if protos is not None and not C.PORT_PROTOS.intersection(protos):
-                    _fail(key, p[key], 'ports need proto tcp, udp, udplite, sctp or dccp, '
+                    fail(key, p[key], 'ports need proto tcp, udp, udplite, sctp or dccp, '
                           'not %s' % _proto_names(protos))
-                ports = frozenset(parse_int(key, v, 1, 65535) for v in _as_list(key, p[key]))
+                ports = frozenset(parse_int(key, v, 1, 65535) for v in as_list(key, p[key]))
                 kernel = one_proto is not None and len(ports) == 1
                 self._check(lambda v, fa, i=_slot(side, field), ps=ports: v[_PROTO] in C.PORT_PROTOS
                             and v[i] in ps, kernel, slots=(_PROTO, _slot(side, field)),
@@ -356,7 +229,7 @@ class CompiledFilter:
         for key, lim in (('icmp_type', 255), ('icmp_code', 255), ('icmp_id', 65535)):
             if key in p:
                 if protos is not None and not C.ICMP_PROTOS.intersection(protos):
-                    _fail(key, p[key], 'needs proto icmp or icmpv6, not %s'
+                    fail(key, p[key], 'needs proto icmp or icmpv6, not %s'
                           % _proto_names(protos))
                 val = parse_int(key, p[key], 0, lim)
                 kernel = one_proto is not None
@@ -370,15 +243,15 @@ class CompiledFilter:
                     self._push('orig', key, val, flag)
 
         if 'proto_state' in p:
-            states = frozenset(_choice('proto_state', p['proto_state'], ALL_PROTO_STATES))
+            states = frozenset(choice('proto_state', p['proto_state'], ALL_PROTO_STATES))
             allowed = frozenset((proto, num) for proto, names in C.PROTO_STATES.items()
                                 for num, name in enumerate(names) if name in states)
             self._check(lambda v, fa: (v[_PROTO], v[_PSTATE]) in allowed, slots=(_PROTO, _PSTATE))
         if 'ctstate' in p:
-            cts = frozenset(_choice('ctstate', p['ctstate'], frozenset(C.CTSTATES)))
+            cts = frozenset(choice('ctstate', p['ctstate'], frozenset(C.CTSTATES)))
             self._check(lambda v, fa: ctstate_of(v[_STATUS] or 0) in cts, slots=(_STATUS,))
         if 'status' in p:
-            flags = _choice('status', p['status'], frozenset(C.STATUS_BITS))
+            flags = choice('status', p['status'], frozenset(C.STATUS_BITS))
             self.status = E.status_bits(flags)
             need = self.status
             self._check(lambda v, fa: (v[_STATUS] or 0) & need == need, kernel=True,
@@ -407,9 +280,9 @@ class CompiledFilter:
             self._check(lambda v, fa: v[_LABELS] is not None
                         and int.from_bytes(v[_LABELS], 'little') & want == want, slots=(_LABELS,))
         if 'nat' in p:
-            kind = _choice('nat', p['nat'], frozenset(('src', 'dst', 'any')), upper=False)
+            kind = choice('nat', p['nat'], frozenset(('src', 'dst', 'any')), upper=False)
             if len(kind) != 1:
-                _fail('nat', p['nat'], 'expected one of src, dst, any')
+                fail('nat', p['nat'], 'expected one of src, dst, any')
             kind = kind[0]
             if kind == 'any':
                 self._check(lambda v, fa: nat_src(v) or nat_dst(v), slots=NAT_SLOTS)
@@ -428,17 +301,17 @@ class CompiledFilter:
                     self._alt_addrs(side, field, nets[key], check=False)
         if 'any_nat' in nets:
             m = _AddrMatch(nets['any_nat']).func()
-            self._check(lambda v, fa: (nat_src(v) and m(v[10])) or (nat_dst(v) and m(v[9])),
+            self._check(lambda v, fa: (nat_src(v) and m(v[R_DST])) or (nat_dst(v) and m(v[R_SRC])),
                         slots=NAT_SLOTS)
         if 'helper' in p:
-            helpers = frozenset(parse_helper('helper', h) for h in _as_list('helper', p['helper']))
+            helpers = frozenset(parse_helper('helper', h) for h in as_list('helper', p['helper']))
             self._check(lambda v, fa: helper_name(v[_HELPER]) in helpers, slots=(_HELPER,))
         if 'exclude' in p:
             ex = p['exclude']
             if isinstance(ex, dict):
                 ex = [ex]
             if not isinstance(ex, list) or not all(isinstance(x, dict) for x in ex):
-                _fail('exclude', ex, 'expected a list of filter sets (dicts)')
+                fail('exclude', ex, 'expected a list of filter sets (dicts)')
             for sub in ex:
                 try:
                     self.excludes.append(CompiledFilter(sub, self.label_map))
@@ -606,16 +479,8 @@ class CompiledFilter:
         return residual
 
     def worth_requests(self, entries, buckets):
-        """Whether the kernel alternatives' requests cost less than one request whose
-        every entry comes here: each extra request walks the whole hash table again
-        (``buckets`` buckets, about ``entries`` entries), which small tables in a big hash
-        table do not repay (10,000 entries, 262,144 buckets: a /30's 4 requests 53 ms,
-        one dump 38 ms)."""
-        extra = len(self.requests()) - 1
-        if extra <= 0:
-            return True
-        walk = (buckets or 0) * WALK_NS_PER_BUCKET + entries * WALK_NS_PER_ENTRY
-        return extra * walk < entries * SEND_NS_PER_ENTRY
+        """Whether this filter's kernel requests repay their walks (cost.worth_requests)."""
+        return cost.worth_requests(len(self.requests()), entries, buckets)
 
     def requests(self):
         """[(nfgenmsg family, attributes)]: the kernel requests (dumps or flushes) that

@@ -25,12 +25,11 @@ import signal
 import struct
 
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
+from ansible_collections.netfilter.conntrack.plugins.module_utils._netlink import framing as F
 
 _FRAME = struct.Struct('=Ii')
-_NLMSG = struct.Struct('=IHHII')
 _F_SETPIPE_SZ = 1031          # fcntl: a 1 MiB pipe, fewer context switches
 PIPE_SIZE = 1 << 20
-NLMSG_ERROR, NLMSG_DONE = 2, 3
 
 
 def available():
@@ -40,14 +39,12 @@ def available():
 def dump_done(buf, n, seq):
     """Whether buf[:n] ends the dump ``seq`` (its DONE or an error), or cannot be walked
     (the parent reports that)."""
-    off = 0
-    while off + 16 <= n:
-        mlen, mtype, _flags, mseq, _pid = _NLMSG.unpack_from(buf, off)
-        if mlen < 16 or off + mlen > n:
-            return True
-        if mseq == seq and mtype in (NLMSG_DONE, NLMSG_ERROR):
-            return True
-        off += (mlen + 3) & ~3
+    try:
+        for _off, _mlen, mtype, _flags, mseq in F.messages(buf, n):
+            if mseq == seq and mtype in (F.NLMSG_DONE, F.NLMSG_ERROR):
+                return True
+    except ConntrackError:
+        return True
     return False
 
 

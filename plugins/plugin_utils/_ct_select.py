@@ -12,9 +12,10 @@ conntrack_flush apply to a dump, so a filter set means the same thing everywhere
 
 from __future__ import annotations
 
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_filter import compile_filter
-from ansible_collections.netfilter.conntrack.plugins.module_utils._labels import (
-    MAX_LABEL_BIT, load_label_map)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.compile import (
+    compile_filter)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.labels import (
+    load_label_map, MAX_LABEL_BIT)
 
 
 def _wanted_label_names(filters):
