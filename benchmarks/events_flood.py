@@ -80,30 +80,55 @@ def flood(netns, entries):
     return t2 - t0, (entries / (t1 - t0), entries / (t2 - t1))
 
 
-def _child_listener(netns, kernel, buffer, duration, want, out_fd):
+SENTINEL_PORT = 65535   # the entry that closes a listener's window: not counted
+
+
+def sentinel(netns):
+    """One matching entry created and deleted: its events wake the listeners after the
+    flood (the kernel-filtered one hears nothing else then)."""
+    with ConntrackClient(netns) as client:
+        client.create_many([{'family': C.AF_INET, 'proto': 17, 'timeout': 60,
+                             'orig': {'src': '203.0.113.1', 'dst': '192.0.2.53',
+                                      'sport': SENTINEL_PORT, 'dport': 53},
+                             'reply': {'src': '192.0.2.53', 'dst': '203.0.113.1',
+                                       'sport': 53, 'dport': SENTINEL_PORT}}])
+        client.flush()
+
+
+def _child_listener(netns, kernel, buffer, out_fd):
     cfilter = compile_filter(FILTER)
     program = kernel_program(cfilter, 'conntrack') if kernel else None
+    done = []
+    signal.signal(signal.SIGUSR1, lambda *_a: done.append(time.monotonic()))
+
+    def clock():
+        # the window closes at the first event after the parent said the flood is over
+        return time.monotonic() + (1e9 if done else 0)
     with EventListener(netns, 'conntrack', None, buffer, program) as lst:
         os.write(out_fd, b'R')   # subscribed
-        res = listen(lst, duration, want, cfilter)
-    res = {'count': res['count'], 'lost': res['lost'], 'lost_exact': res['lost_exact'],
+        res = listen(lst, 3600, None, cfilter, clock=clock)
+    got = [e for e in res['events'] if e['entry']['orig']['sport'] != SENTINEL_PORT]
+    res = {'count': len(got), 'lost': res['lost'], 'lost_exact': res['lost_exact'],
            'seen': res['seen'], 'kernel_filter': program.applied if program else []}
     os.write(out_fd, json.dumps(res).encode())
     os._exit(0)
 
 
-def run_module(netns, kernel, args, window):
+def run_module(netns, kernel, args):
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(r)
         try:
-            _child_listener(netns, kernel, args.buffer, window, 2 * matching(args.entries), w)
+            _child_listener(netns, kernel, args.buffer, w)
         finally:
             os._exit(1)
     os.close(w)
     assert os.read(r, 1) == b'R'
     secs, rate = flood(netns, args.entries)
+    time.sleep(1.0)
+    os.kill(pid, signal.SIGUSR1)
+    sentinel(netns)
     chunks = []
     while True:
         chunk = os.read(r, 65536)
@@ -113,8 +138,8 @@ def run_module(netns, kernel, args, window):
     os.close(r)
     _pid, status, ru = os.wait4(pid, 0)
     res = json.loads(b''.join(chunks))
-    res.update(flood_s=round(secs, 3), flood_rate=[round(r) for r in rate], cpu_s=round(ru.ru_utime + ru.ru_stime, 3),
-               exit=status)
+    res.update(flood_s=round(secs, 3), flood_rate=[round(r) for r in rate],
+               cpu_s=round(ru.ru_utime + ru.ru_stime, 3), exit=status)
     return res
 
 
@@ -137,10 +162,8 @@ def main():
     ap.add_argument('--rounds', type=int, default=1)
     ap.add_argument('--buffer', type=int, default=65536)
     ap.add_argument('--listen', type=float, default=2.0,
-                    help='seconds the CLI listens after the flood')
-    ap.add_argument('--window', type=float, default=0,
-                    help="the module listeners' duration (they stop early when every matching "
-                    'event arrived); default: 3 times the last flood plus 2 s, 60 s at first')
+                    help='seconds the CLI listens after the flood (the module listeners stop '
+                    'at a sentinel entry made after it)')
     ap.add_argument('--only', choices=('kernel', 'python', 'cli'), action='append')
     ap.add_argument('--json')
     args = ap.parse_args()
@@ -154,7 +177,6 @@ def main():
         print('entries %d (events %d), matching events %d, buffer %d, loadavg %s'
               % (args.entries, 2 * args.entries, want, args.buffer, ' '.join(load)))
         cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        window = args.window or 60.0
         for rnd in range(args.rounds):
             for name in args.only or ('kernel', 'python', 'cli'):
                 if name == 'cli':
@@ -163,9 +185,7 @@ def main():
                     res['cpu_s'] = round(ru.ru_utime + ru.ru_stime - cpu_before.ru_utime
                                          - cpu_before.ru_stime, 3)
                 else:
-                    res = run_module(netns, name == 'kernel', args, window)
-                if not args.window:
-                    window = 3 * res['flood_s'] + 2
+                    res = run_module(netns, name == 'kernel', args)
                 cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 res.update(listener=name, round=rnd, want=want)
                 rows.append(res)
