@@ -95,13 +95,14 @@ class EventStream:
             raise
         self.identity = ident
         self._overruns = self._drops = 0
-        resolve = None
-        if self.client is not None:
-            resolve = lambda exp: self.client.expect_zones([exp])  # noqa: E731
+        resolve = self._resolve_zone if self.client is not None else None
         self.classify = EventClassifier(self.listener.types, self.table, self.cfilter,
                                         self.label_map, resolve)
         self.listener.sock.setblocking(False)
         return True
+
+    def _resolve_zone(self, exp):
+        self.client.expect_zones([exp])
 
     def fileno(self):
         return self.listener.sock.fileno()
