@@ -54,6 +54,19 @@ def be64(atype, v):
     return nla(atype, _BE64.pack(v))
 
 
+def name_attr(atype, name):
+    """A NUL-terminated name (helper, expectfn)."""
+    return nla(atype, name.encode() + b'\0')
+
+
+def _optional(spec, fields):
+    """The attributes of the optional keys of ``spec`` named in ``fields`` ((key,
+    encoder, type) each, in order): a 32-bit value when it is not None, a zone or a name
+    when it is not 0 or empty."""
+    return [enc(atype, spec[key]) for key, enc, atype in fields
+            if (spec.get(key) is not None if enc is be32 else spec.get(key))]
+
+
 def addr_bytes(family, addr):
     return socket.inet_pton(socket.AF_INET if family == C.AF_INET else socket.AF_INET6, addr)
 
@@ -162,12 +175,8 @@ def entry_attrs(spec, create):
         reply['zone'] = spec['reply_zone']
     parts = [nest(C.CTA_TUPLE_ORIG, tuple_attrs(fam, orig, proto)),
              nest(C.CTA_TUPLE_REPLY, tuple_attrs(fam, reply, proto))]
-    if spec.get('zone'):
-        parts.append(be16(C.CTA_ZONE, spec['zone']))
-    if spec.get('id') is not None:
-        parts.append(be32(C.CTA_ID, spec['id']))
-    if spec.get('timeout') is not None:
-        parts.append(be32(C.CTA_TIMEOUT, spec['timeout']))
+    parts += _optional(spec, (('zone', be16, C.CTA_ZONE), ('id', be32, C.CTA_ID),
+                              ('timeout', be32, C.CTA_TIMEOUT)))
     if spec.get('status') is not None:
         bits = spec['status']
         if create:
@@ -195,7 +204,7 @@ def entry_attrs(spec, create):
     if create and spec.get('dst_nat'):
         parts.append(nat_attr(C.CTA_NAT_DST, fam, spec['dst_nat']))
     if create and spec.get('helper'):
-        parts.append(nest(C.CTA_HELP, nla(C.CTA_HELP_NAME, spec['helper'].encode() + b'\0')))
+        parts.append(nest(C.CTA_HELP, name_attr(C.CTA_HELP_NAME, spec['helper'])))
     return b''.join(parts)
 
 
@@ -274,18 +283,12 @@ def expect_attrs(spec):
                                                    mproto)),
              nest(C.CTA_EXPECT_TUPLE, tuple_attrs(fam, _exp_tuple(spec['tuple'], proto), proto)),
              nest(C.CTA_EXPECT_MASK, tuple_attrs(fam, _exp_tuple(spec['mask'], proto), proto))]
-    if spec.get('zone'):
-        parts.append(be16(C.CTA_EXPECT_ZONE, spec['zone']))
-    if spec.get('timeout') is not None:
-        parts.append(be32(C.CTA_EXPECT_TIMEOUT, spec['timeout']))
-    if spec.get('flags') is not None:
-        parts.append(be32(C.CTA_EXPECT_FLAGS, spec['flags']))
-    if spec.get('helper'):
-        parts.append(nla(C.CTA_EXPECT_HELP_NAME, spec['helper'].encode() + b'\0'))
-    if spec.get('class') is not None:
-        parts.append(be32(C.CTA_EXPECT_CLASS, spec['class']))
-    if spec.get('fn'):
-        parts.append(nla(C.CTA_EXPECT_FN, spec['fn'].encode() + b'\0'))
+    parts += _optional(spec, (('zone', be16, C.CTA_EXPECT_ZONE),
+                              ('timeout', be32, C.CTA_EXPECT_TIMEOUT),
+                              ('flags', be32, C.CTA_EXPECT_FLAGS),
+                              ('helper', name_attr, C.CTA_EXPECT_HELP_NAME),
+                              ('class', be32, C.CTA_EXPECT_CLASS),
+                              ('fn', name_attr, C.CTA_EXPECT_FN)))
     nat = spec.get('nat')
     if nat:
         zero = '::' if fam == C.AF_INET6 else '0.0.0.0'

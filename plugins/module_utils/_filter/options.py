@@ -62,7 +62,7 @@ def parse_proto(option, value):
         return C.PROTO_NUMBERS[value.strip().lower()]
     if isinstance(value, str) and not (value.strip().isascii() and value.strip().isdigit()):
         fail(option, value, 'unknown protocol; use one of %s or a number'
-              % ', '.join(sorted(C.PROTO_NUMBERS)))
+             % ', '.join(sorted(C.PROTO_NUMBERS)))
     return parse_int(option, value, 0, 255)
 
 
@@ -87,7 +87,7 @@ def parse_helper(option, value):
     """A conntrack helper name (a string YAML gave as a list or a dict is not one)."""
     if not isinstance(value, str) or not _HELPER_RE.fullmatch(value.strip()):
         fail(option, value, 'expected a conntrack helper name such as ftp, sip or tftp '
-              '(letters, digits, _ . -, at most 15 characters)')
+             '(letters, digits, _ . -, at most 15 characters)')
     return value.strip()
 
 
