@@ -26,8 +26,8 @@ import time
 
 from ansible_collections.netfilter.conntrack.plugins.module_utils._argspec import filter_spec
 from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import constants as C
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_event_stream import (  # noqa: F401 (event_type: this module's API)
-    EventClassifier, event_type, kernel_program)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_event_stream import (
+    EventClassifier, kernel_program)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.compile import (
     compile_filter)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import (

@@ -26,7 +26,7 @@ from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import 
 from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import encode as E
 from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.bpf import event_program
 from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.decode import Decoder
-from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_events import event_type
+from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_event_stream import event_type
 from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.compile import compile_filter
 from ansible_collections.netfilter.conntrack.plugins.module_utils._errors import ConntrackError
 from ansible_collections.netfilter.conntrack.tests.unit.plugins.module_utils import cbpf
