@@ -35,7 +35,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'tools'))
-import ctfill  # noqa: E402,F401  pylint: disable=unused-import  (puts the collection on sys.path)
+# ctfill puts the collection on sys.path
+import ctfill  # noqa: E402,F401  pylint: disable=unused-import
 
 from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import constants as C  # noqa: E402
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_client import ConntrackClient  # noqa: E402
