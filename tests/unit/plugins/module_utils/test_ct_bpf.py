@@ -318,7 +318,7 @@ def test_fuzz_generated_events_agree(case):
 
 @_settings(250)
 @given(st.sampled_from(FILTERS + [{'orig_src': '10.0.0.0/8'}, {'orig_dst': '2001:db8::/32'},
-                                 {'proto': 'tcp', 'sport': 1}]),
+                                  {'proto': 'tcp', 'sport': 1}]),
        mutated_messages())
 def test_fuzz_damaged_messages_are_never_dropped_wrongly(params, buf):
     cf, prog = compiled(params)
