@@ -469,6 +469,10 @@ stage_integration() {
         return 0
     fi
     cleanup_netns
+    # eda_conntrack_events runs the real ansible-rulebook, from a venv of its own, found
+    # beside the collections root (ansible-test passes no environment of ours through)
+    make_venv "$ROOT/.venv-rulebook" "$ROOT/tests/integration/targets/eda_conntrack_events/requirements-rulebook.txt"
+    ln -sfn "$ROOT/.venv-rulebook" "$WORK/venv-rulebook"
     # all targets but disabled/unsupported/unstable ones; hidden (setup_*) ones run as
     # dependencies only. --continue-on-error: one failing target does not stop the rest.
     at "$logf" integration --allow-root --allow-destructive --continue-on-error --python "$PY_VERSION"

@@ -26,9 +26,8 @@ import time
 
 from ansible_collections.netfilter.conntrack.plugins.module_utils._argspec import filter_spec
 from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import constants as C
-from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.decode import Decoder
-from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.expect import (
-    decode_expect, expect_view)
+from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_event_stream import (
+    EventClassifier, kernel_program)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.compile import (
     compile_filter)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._netns_sysctl import (
@@ -61,22 +60,6 @@ SK_MEMINFO_DROPS = 8
 _DIAG_REQ = struct.Struct('=BBHII2I')
 _DIAG_MSG = struct.Struct('=BBBBIIII2I')
 _HDR = struct.Struct('=HH')
-
-
-def event_type(mtype, mflags):
-    """'NEW', 'UPDATE', 'DESTROY' (or None) for a ctnetlink event message header."""
-    subsys, msg = mtype >> 8, mtype & 0xFF
-    if subsys == C.NFNL_SUBSYS_CTNETLINK:
-        if msg == C.IPCTNL_MSG_CT_NEW:
-            return 'NEW' if mflags & C.NLM_F_CREATE else 'UPDATE'
-        if msg == C.IPCTNL_MSG_CT_DELETE:
-            return 'DESTROY'
-    elif subsys == C.NFNL_SUBSYS_CTNETLINK_EXP:
-        if msg == C.IPCTNL_MSG_EXP_NEW:
-            return 'NEW' if mflags & C.NLM_F_CREATE else 'UPDATE'
-        if msg == C.IPCTNL_MSG_EXP_DELETE:
-            return 'DESTROY'
-    return None
 
 
 def parse_event_mask(value):
@@ -139,7 +122,8 @@ def parse_diag_drops(buf, length, portid):
 class EventListener(SocketOwner):
     """A NETLINK_NETFILTER socket subscribed to the event groups of one table."""
 
-    def __init__(self, netns=None, table='conntrack', event_mask=None, buffer_size=None):
+    def __init__(self, netns=None, table='conntrack', event_mask=None, buffer_size=None,
+                 program=None):
         self.netns = netns
         self.table = table
         self.types = parse_event_mask(event_mask)
@@ -153,6 +137,8 @@ class EventListener(SocketOwner):
         try:
             set_rcvbuf(self.sock, buffer_size)
             self.buffer_size = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+            if program is not None:
+                program.attach(self.sock)   # before bind: no event passes unfiltered
             self.sock.bind((0, bits))
         except OSError as exc:
             self.close()
@@ -255,11 +241,8 @@ def listen(listener, duration, max_events=None, cfilter=None, label_map=None,
     before the filter sees it.  Returns the conntrack_events result (events, count,
     lost, overruns, ...).
     """
-    dec = Decoder(label_map)
-    wanted = frozenset(listener.types)
-    expect = listener.table == 'expect'
+    classify = EventClassifier(listener.types, listener.table, cfilter, label_map, resolve_zone)
     events = []
-    seen = 0
     started = clock()
     deadline = started + duration
     if on_ready is not None:
@@ -268,25 +251,11 @@ def listen(listener, duration, max_events=None, cfilter=None, label_map=None,
 
     def take(messages):
         """Record the events of ``messages``; True once max_events are recorded."""
-        nonlocal seen
-        for buf, off, mlen, mtype, mflags in messages:
-            kind = event_type(mtype, mflags)
-            if kind is None or kind not in wanted:
+        for msg in messages:
+            got = classify(*msg)
+            if got is None:
                 continue
-            seen += 1
-            fam = buf[off + 16]
-            if expect:
-                entry = decode_expect(dec, buf, off + 20, off + mlen, fam)
-                if resolve_zone is not None:
-                    resolve_zone(entry)
-                if cfilter is not None and not cfilter.matches(expect_view(entry)):
-                    continue
-            else:
-                vals = dec.values(buf, off + 20, off + mlen)
-                if cfilter is not None and not cfilter.matches_values(vals, fam):
-                    continue
-                entry = dec.entry(vals, fam)
-            events.append({'type': kind, 'time': round(wall(), 6), 'entry': entry})
+            events.append({'type': got[0], 'time': round(wall(), 6), 'entry': got[1]})
             if max_events is not None and len(events) >= max_events:
                 return True
         return False
@@ -307,7 +276,7 @@ def listen(listener, duration, max_events=None, cfilter=None, label_map=None,
         lost, exact = overruns, False
     else:
         lost, exact = max(drops, overruns), True
-    return {'changed': False, 'events': events, 'count': len(events), 'seen': seen,
+    return {'changed': False, 'events': events, 'count': len(events), 'seen': classify.seen,
             'lost': lost, 'lost_exact': exact, 'overruns': overruns,
             'buffer_size': listener.buffer_size, 'elapsed': round(elapsed, 3),
             'stopped_by': stopped_by}
@@ -390,11 +359,13 @@ def _run(client, cfilter, params, ready, warn=None):
     table = params.get('table') or 'conntrack'
     duration = params.get('duration')
     max_events = params.get('max_events')
+    program = kernel_program(cfilter, table)
     with EventListener(client.netns, table, params.get('event_mask'),
-                       params.get('buffer_size')) as listener:
+                       params.get('buffer_size'), program) as listener:
         result = listen(listener, float(duration), max_events, cfilter, client.label_map,
                         on_ready=ready, resolve_zone=lambda exp: client.expect_zones([exp]))
     result['event_mask'] = listener.types
+    result['kernel_filter'] = program.applied if program is not None else []
     hint = quiet_warning(result, table, lambda: read_netfilter_sysctl(
         client.netns, 'nf_conntrack_events'), client.netns)
     if hint and warn:

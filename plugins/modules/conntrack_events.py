@@ -23,6 +23,12 @@ description:
     for the entries created from then on.
   - O(event_mask) selects the event types (C(-e)); every filter option of the collection
     applies to the entry each event carries.
+  - What a classic BPF socket filter can decide on an event message is decided in the
+    kernel before the event is queued (family, protocols, original and reply addresses
+    and CIDR networks, ports, status, lists of these, and O(exclude) sets made only of
+    these; RV(kernel_filter)), so that a narrow filter on a busy host does not fill the
+    buffer with events it drops; the rest is matched in the module. An event the socket
+    filter cannot read is passed to the module, never dropped.
   - Returns the events in arrival order as C({type, time, entry}), with C(entry) in the
     shape M(netfilter.conntrack.conntrack_info) returns.
   - When the socket's receive buffer (O(buffer_size), C(-b)) overflows the kernel drops
@@ -228,6 +234,18 @@ stopped_by:
   returned: always
   type: str
   sample: duration
+kernel_filter:
+  description:
+    - What the kernel filtered before an event reached the socket (a classic BPF socket
+      filter, in conntrack_info's terms), V(family), V(orig_tuple), V(reply_tuple),
+      V(status), V(exclude); the rest of the filter is matched in the module. Empty
+      when the kernel filtered nothing (no filter, or O(table=expect)).
+    - An event the kernel filter rejects never takes room in the receive buffer and is
+      not counted in RV(lost).
+  returned: always
+  type: list
+  elements: str
+  sample: [family, orig_tuple]
 event_mask:
   description: The event types listened to.
   returned: always

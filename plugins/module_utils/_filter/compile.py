@@ -129,6 +129,9 @@ class CompiledFilter(KernelRequests):
         self.params = p
         self.checks = []
         self.check_slots = []
+        # what each check decides, as data (None: only the predicate knows): for code
+        # generators such as the events' socket filter (_filter.bpf), so they never re-parse
+        self.check_terms = []
         self.orig = {}       # kernel tuple filter, original direction
         self.reply = {}
         self.orig_flags = 0
@@ -143,11 +146,13 @@ class CompiledFilter(KernelRequests):
         self._settle_alternatives()
 
     # -- building -----------------------------------------------------------------
-    def _check(self, fn, kernel=False, slots=None):
+    def _check(self, fn, kernel=False, slots=None, term=None):
         """Add predicate fn(v, fam); ``slots``: the canonical value slots it reads (None:
-        any of them), so that a dump unpacks only those (Decoder.prober)."""
+        any of them), so that a dump unpacks only those (Decoder.prober); ``term``: what
+        it decides as a tuple (see check_terms)."""
         self.checks.append((kernel, fn))
         self.check_slots.append(slots)
+        self.check_terms.append(term)
 
     def _compile(self):
         p = self.params
@@ -181,14 +186,16 @@ class CompiledFilter(KernelRequests):
             self.families = [C.AF_UNSPEC]
         else:
             self.families = [C.FAMILY_NUMBERS[fam]]
-            self._check(lambda v, fa, f=C.FAMILY_NUMBERS[fam]: fa == f, kernel=True, slots=())
+            self._check(lambda v, fa, f=C.FAMILY_NUMBERS[fam]: fa == f, kernel=True, slots=(),
+                        term=('family', C.FAMILY_NUMBERS[fam]))
 
         protos = None
         if 'proto' in p:
             protos = sorted({parse_proto('proto', v) for v in as_list('proto', p['proto'])})
             single = len(protos) == 1
             pset = frozenset(protos)
-            self._check(lambda v, fa: v[_PROTO] in pset, kernel=single, slots=(_PROTO,))
+            self._check(lambda v, fa: v[_PROTO] in pset, kernel=single, slots=(_PROTO,),
+                        term=('proto', pset))
             if single:
                 self.orig['proto'] = protos[0]
                 self.orig_flags |= C.FILTER_PROTO_NUM
@@ -208,7 +215,8 @@ class CompiledFilter(KernelRequests):
                 ports = frozenset(parse_int(key, v, 1, 65535) for v in as_list(key, p[key]))
                 kernel = one_proto is not None and len(ports) == 1
                 self._check(lambda v, fa, i=_slot(side, field), ps=ports: v[_PROTO] in C.PORT_PROTOS
-                            and v[i] in ps, kernel, slots=(_PROTO, _slot(side, field)))
+                            and v[i] in ps, kernel, slots=(_PROTO, _slot(side, field)),
+                            term=('port', side, field, ports))
                 flag = C.FILTER_PROTO_SRC_PORT if field == 'sport' else C.FILTER_PROTO_DST_PORT
                 if kernel:
                     self._push(side, field, next(iter(ports)), flag)
@@ -244,7 +252,7 @@ class CompiledFilter(KernelRequests):
             self.status = E.status_bits(flags)
             need = self.status
             self._check(lambda v, fa: (v[_STATUS] or 0) & need == need, kernel=True,
-                        slots=(_STATUS,))
+                        slots=(_STATUS,), term=('status', need))
         if 'mark' in p:
             val, mask = parse_mark('mark', p['mark'])
             self.mark = (val, mask)
@@ -308,7 +316,7 @@ class CompiledFilter(KernelRequests):
                     raise ConntrackError('exclude: %s' % exc.msg, option='exclude')
             excl = self.excludes
             self._check(lambda v, fa: not any(x.matches_values(v, fa) for x in excl),
-                        slots=_union(x.check_slots for x in excl))
+                        slots=_union(x.check_slots for x in excl), term=('exclude', tuple(excl)))
 
         if fam == 'any' and (self.orig_flags or self.reply_flags):
             # CTA_FILTER is refused on AF_UNSPEC dumps: one dump per family.
@@ -320,7 +328,7 @@ class CompiledFilter(KernelRequests):
         match = _AddrMatch(net_list).func()
         pushed = self._push_addr(side, field, net_list)
         self._check(lambda v, fa, i=_slot(side, field): match(v[i]), kernel=pushed,
-                    slots=(_slot(side, field),))
+                    slots=(_slot(side, field),), term=('addr', side, field, tuple(net_list)))
         if not pushed:
             self._alt_addrs(side, field, net_list)
 

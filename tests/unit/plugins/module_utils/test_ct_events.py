@@ -13,8 +13,9 @@ import pytest
 
 from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import constants as C
 from ansible_collections.netfilter.conntrack.plugins.module_utils._codec import encode as E
+from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_event_stream import event_type
 from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_events import (
-    GROUPS, NETLINK_DIAG_MEMINFO, SOCK_DIAG_BY_FAMILY, _DIAG_MSG, event_type, group_bits,
+    GROUPS, NETLINK_DIAG_MEMINFO, SOCK_DIAG_BY_FAMILY, _DIAG_MSG, group_bits,
     listen, parse_diag_drops, parse_event_mask, _validate)
 from ansible_collections.netfilter.conntrack.plugins.module_utils._filter.compile import (
     compile_filter)
