@@ -471,7 +471,7 @@ stage_integration() {
     cleanup_netns
     # eda_conntrack_events runs the real ansible-rulebook, from a venv of its own, found
     # beside the collections root (ansible-test passes no environment of ours through)
-    make_venv "$ROOT/.venv-rulebook" "$ROOT/tests/integration/targets/eda_conntrack_events/requirements-rulebook.txt"
+    make_venv "$ROOT/.venv-rulebook" "$PY_VERSION" "$ROOT/tests/integration/targets/eda_conntrack_events/requirements-rulebook.txt"
     ln -sfn "$ROOT/.venv-rulebook" "$WORK/venv-rulebook"
     # all targets but disabled/unsupported/unstable ones; hidden (setup_*) ones run as
     # dependencies only. --continue-on-error: one failing target does not stop the rest.
