@@ -213,6 +213,22 @@ ensure_venv() {
 ensure_venv_controller() {  # ensure_venv_controller MINOR
     make_venv "$(controller "$1" venv)" "$(controller "$1" py)" "$(controller "$1" reqs)"
     ensure_get_pip_shim "$(controller "$1" venv)"
+    pin_offline_sanity_requirements "$(controller "$1" venv)"
+}
+
+# ansible-core 2.22.0rc1's pylint sanity requirements take dill from a GitHub archive
+# (dill @ https://github.com/uqfoundation/dill/archive/<commit>.zip), which this machine
+# cannot reach: pylint's environment then fails to install. Point that one line at the
+# release on PyPI (dill 0.4.0, which pylint 4 accepts); every other pin stays ansible-test's.
+pin_offline_sanity_requirements() {  # pin_offline_sanity_requirements VENV
+    local f
+    for f in "$1"/lib/python*/site-packages/ansible_test/_data/requirements/sanity.*.txt; do
+        [ -f "$f" ] || continue
+        if grep -q '^dill @ https://github.com/' "$f"; then
+            sed -i 's|^dill @ https://github.com/.*$|dill==0.4.0  # netfilter.conntrack: PyPI instead of a GitHub archive (offline)|' "$f"
+            echo "run.sh: $f: dill from PyPI (0.4.0) instead of a GitHub archive"
+        fi
+    done
 }
 
 ensure_venv_lint() {
