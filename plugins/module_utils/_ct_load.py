@@ -361,16 +361,19 @@ def load_table(client, filters, params, check_mode=False, diff_mode=False, warn=
     del existing
     result = {'changed': bool(plan.created or plan.updated), 'count': plan.count,
               'created': plan.created, 'updated': plan.updated, 'unchanged': plan.unchanged,
-              'expired': plan.expired, 'failed': 0, 'failures': []}
+              'expired': plan.expired, 'refused': 0, 'failures': []}
     if check_mode:
         return result
-    created, updated, failed, failures = loader.apply(plan)
-    result.update(created=created, updated=updated, failed=failed, failures=failures,
+    created, updated, refused, failures = loader.apply(plan)
+    result.update(created=created, updated=updated, refused=refused, failures=failures,
                   changed=bool(created or updated))
-    if failed:
-        # a non-zero `failed` fails the task (Ansible's rule): say why, with the counts
+    if refused:
+        # none lost silently: a refusal fails the task, with every count kept. The count is
+        # `refused`, not `failed`: ansible-core keeps `failed` for itself (a bool; 2.21
+        # converts an int there to a bool with a warning)
+        result['failed'] = True
         result['msg'] = ('%d of %d entries were refused (%d created, %d updated): %s'
-                         % (failed, plan.count, created, updated, failures[0]['msg']))
+                         % (refused, plan.count, created, updated, failures[0]['msg']))
     if created and warn is not None and not loader.labels_kept(plan):
         warn('the kernel dropped the labels of the created entries: labels need a connlabel '
              'user in the namespace (an nftables rule with "ct label")')

@@ -85,7 +85,7 @@ notes:
     C(ct label)); without one the kernel drops them on create (the module warns) and
     refuses updates of labels (RV(failures)).
   - Label names are those of this host's C(/etc/xtables/connlabel.conf).
-  - A table that fills up (C(nf_conntrack_max)) fails the task with RV(failed) and
+  - A table that fills up (C(nf_conntrack_max)) fails the task with RV(refused) and
     RV(failures) (the entries before were loaded); nothing is lost silently.
 seealso:
   - module: netfilter.conntrack.conntrack_save
@@ -134,11 +134,11 @@ expired:
   returned: always
   type: int
   sample: 0
-failed:
+refused:
   description:
-    - Entries the kernel refused. When not 0 the task fails and still returns every other
-      count; Ansible then sets C(failed) to V(true), so its C(msg) carries the number
-      (C(N of M entries were refused ...)) and the first refusal.
+    - Entries the kernel refused (for example a full table). When not 0 the task fails and
+      still returns every count, and C(msg) says C(N of M entries were refused ...) with the
+      first refusal. (Named C(refused), not C(failed): Ansible keeps C(failed) for itself.)
   returned: always
   type: int
   sample: 0
