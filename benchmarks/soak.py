@@ -132,7 +132,9 @@ def listen_role(netns):
     status line (S drops overruns events) every second."""
     from ansible_collections.netfilter.conntrack.plugins.module_utils._codec.decode import Decoder
     from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_events import (
-        EventListener, event_type)
+        EventListener)
+    from ansible_collections.netfilter.conntrack.plugins.module_utils._ct_event_stream import (
+        event_type)
     dec = Decoder(None)
     counts = {'NEW': 0, 'UPDATE': 0, 'DESTROY': 0}
     out = sys.stdout

@@ -138,7 +138,7 @@ refused:
   description:
     - Entries the kernel refused (for example a full table). When not 0 the task fails and
       still returns every count, and C(msg) says C(N of M entries were refused ...) with the
-      first refusal. (Named C(refused), not C(failed): Ansible keeps C(failed) for itself.)
+      first refusal. (Named C(refused), not C(failed), which Ansible keeps for itself.)
   returned: always
   type: int
   sample: 0
